@@ -1,0 +1,1 @@
+//! `loadguard-lint`: a syn-based analyzer for loader bug classes (filled by the lint issue).

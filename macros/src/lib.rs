@@ -1,0 +1,3 @@
+//! Proc macros for `loadguard`.
+//!
+//! This crate is filled by the macros issue (OS error context, `#[derive(ApiTable)]`).
