@@ -1,0 +1,274 @@
+//! The one error type of loadguard.
+//!
+//! Every OS failure carries the operation, the path it concerned, the OS error captured at the
+//! failing call, and the call site; range, size and format errors say the offset, length and
+//! file size. Display is uniform so that logs and snapshot diffs read the same everywhere:
+//!
+//! ```text
+//! mmap /models/a.bin: Cannot allocate memory (os error 12) at loader/src/map.rs:40:17
+//! ```
+
+use std::fmt;
+use std::io;
+use std::panic::Location;
+use std::path::{Path, PathBuf};
+
+pub use crate::format::FormatError;
+pub use crate::size::SizeError;
+
+/// `Result` with loadguard's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An OS error code and its text, captured at the failing call.
+///
+/// Build it with [`OsError::last`] as the very next operation after the failing call (before
+/// any other call — logging included — can overwrite errno / `GetLastError`), or with
+/// [`OsError::from_io`] from an `io::Error` that already captured it (std, memmap2 and rustix
+/// capture the code inside the failing call itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsError {
+    code: Option<i32>,
+    text: String,
+}
+
+impl OsError {
+    /// Reads errno (Unix) or `GetLastError` (Windows) now.
+    #[must_use]
+    pub fn last() -> Self {
+        Self::from_io(&io::Error::last_os_error())
+    }
+
+    /// The OS error with this raw code (`errno` value or Windows error code).
+    #[must_use]
+    pub fn from_code(code: i32) -> Self {
+        Self::from_io(&io::Error::from_raw_os_error(code))
+    }
+
+    /// Takes the code an `io::Error` captured; errors that never came from the OS keep only
+    /// their text.
+    #[must_use]
+    pub fn from_io(err: &io::Error) -> Self {
+        match err.raw_os_error() {
+            // io::Error's Display appends " (os error N)"; keep the bare text and add the
+            // code ourselves so both halves stay separately matchable.
+            Some(code) => {
+                let full = err.to_string();
+                let suffix = format!(" (os error {code})");
+                let text = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+                Self { code: Some(code), text }
+            }
+            None => Self { code: None, text: err.to_string() },
+        }
+    }
+
+    /// The raw OS error code, if the error came from the OS.
+    #[must_use]
+    pub fn code(&self) -> Option<i32> {
+        self.code
+    }
+
+    /// The OS's text for the error.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Converts back into an `io::Error` (same raw code when there is one).
+    #[must_use]
+    pub fn to_io(&self) -> io::Error {
+        match self.code {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::other(self.text.clone()),
+        }
+    }
+}
+
+impl fmt::Display for OsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "{} (os error {code})", self.text),
+            None => f.write_str(&self.text),
+        }
+    }
+}
+
+/// The path shown in errors about sources that live in memory rather than in a file.
+pub(crate) const MEMORY_LABEL: &str = "<memory>";
+
+/// An OS call that failed: what, on which file, with which arguments, why, and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsFailure {
+    /// The call that failed: `open`, `fstat`, `mmap`, `madvise`, `pread`, `CreateFileMappingW`, …
+    pub op: &'static str,
+    /// The file (or resource label) the call concerned.
+    pub path: PathBuf,
+    /// The arguments worth naming (`offset`, `len`, …), in the order given.
+    pub args: Vec<(&'static str, String)>,
+    /// The OS error captured at the failing call.
+    pub os: OsError,
+    /// Where in loadguard the call was made.
+    pub location: &'static Location<'static>,
+}
+
+impl OsFailure {
+    /// A failure of `op` on `path` with the captured `os` error, located at the caller.
+    #[track_caller]
+    pub fn new(op: &'static str, path: impl Into<PathBuf>, os: OsError) -> Self {
+        Self { op, path: path.into(), args: Vec::new(), os, location: Location::caller() }
+    }
+
+    /// Names one argument of the failing call.
+    #[must_use]
+    pub fn arg(mut self, name: &'static str, value: impl fmt::Display) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+}
+
+impl fmt::Display for OsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.op, self.path.display())?;
+        if !self.args.is_empty() {
+            f.write_str(" (")?;
+            for (i, (name, value)) in self.args.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{name}={value}")?;
+            }
+            f.write_str(")")?;
+        }
+        write!(f, ": {} at {}", self.os, self.location)
+    }
+}
+
+/// Everything that can go wrong in loadguard.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An OS call failed.
+    #[error("{0}")]
+    Os(Box<OsFailure>),
+    /// A requested byte range does not lie inside the source.
+    #[error("{}: range of {len} bytes at offset {offset} is outside the file of {file_size} bytes", path.display())]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// First byte asked for.
+        offset: u64,
+        /// Number of bytes asked for.
+        len: u64,
+        /// The file's size.
+        file_size: u64,
+    },
+    /// The file ended before the size it had when it was opened: it shrank while being read.
+    #[error("{}: file ended at offset {offset} but was {file_size} bytes when opened (truncated while loading?)", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Where the read hit end of file.
+        offset: u64,
+        /// The size the file had when it was opened.
+        file_size: u64,
+    },
+    /// A size did not survive a checked conversion or computation.
+    #[error("{}: {source}", path.display())]
+    Size {
+        /// The file the size belongs to.
+        path: PathBuf,
+        /// What went wrong.
+        source: SizeError,
+    },
+    /// A model file broke a rule of its format.
+    #[error(transparent)]
+    Format(Box<FormatError>),
+    /// A caller-supplied option is invalid.
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+}
+
+impl Error {
+    /// An OS failure with the given captured error, located at the caller.
+    #[track_caller]
+    pub fn os(op: &'static str, path: impl Into<PathBuf>, os: OsError) -> Self {
+        Self::Os(Box::new(OsFailure::new(op, path, os)))
+    }
+
+    /// An OS failure from an `io::Error` that captured the code inside the failing call.
+    #[track_caller]
+    pub fn from_io(op: &'static str, path: impl Into<PathBuf>, err: &io::Error) -> Self {
+        Self::os(op, path, OsError::from_io(err))
+    }
+
+    /// An OS failure whose code is read from errno / `GetLastError` *now*. Call it as the very
+    /// next operation after the failing call.
+    #[track_caller]
+    pub fn last_os(op: &'static str, path: impl Into<PathBuf>) -> Self {
+        // Capture first: converting the path may allocate, and the allocator may touch errno.
+        let os = OsError::last();
+        Self::os(op, path, os)
+    }
+
+    /// A range error for `[offset, offset + len)` in a source of `file_size` bytes.
+    pub fn out_of_range(path: impl Into<PathBuf>, offset: u64, len: u64, file_size: u64) -> Self {
+        Self::OutOfRange { path: path.into(), offset, len, file_size }
+    }
+
+    /// The OS failure, if this is one.
+    #[must_use]
+    pub fn os_failure(&self) -> Option<&OsFailure> {
+        match self {
+            Self::Os(failure) => Some(failure),
+            _ => None,
+        }
+    }
+
+    /// The failing operation of an OS error.
+    #[must_use]
+    pub fn op(&self) -> Option<&'static str> {
+        self.os_failure().map(|f| f.op)
+    }
+
+    /// The raw OS error code of an OS error.
+    #[must_use]
+    pub fn os_code(&self) -> Option<i32> {
+        self.os_failure().and_then(|f| f.os.code())
+    }
+
+    /// The path the error concerns, when it has one.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Os(failure) => Some(&failure.path),
+            Self::OutOfRange { path, .. } | Self::Truncated { path, .. } | Self::Size { path, .. } => {
+                Some(path)
+            }
+            Self::Format(err) => Some(&err.path),
+            Self::InvalidOption(_) => None,
+        }
+    }
+}
+
+impl From<OsFailure> for Error {
+    fn from(failure: OsFailure) -> Self {
+        Self::Os(Box::new(failure))
+    }
+}
+
+impl From<FormatError> for Error {
+    fn from(err: FormatError) -> Self {
+        Self::Format(Box::new(err))
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> Self {
+        let kind = match &err {
+            Error::Os(failure) => failure.os.to_io().kind(),
+            Error::OutOfRange { .. } | Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
+            Error::Size { .. } | Error::Format(_) => io::ErrorKind::InvalidData,
+            Error::InvalidOption(_) => io::ErrorKind::InvalidInput,
+        };
+        io::Error::new(kind, err)
+    }
+}

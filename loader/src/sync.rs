@@ -1,0 +1,28 @@
+//! The one place loadguard takes its locks and atomics from.
+//!
+//! Under `cfg(loom)` these are loom's model-checked types, so `loom-tests/` explores every
+//! interleaving of the registry and pools with the same code that ships. Nothing else in the
+//! crate may name `std::sync` directly for shared state.
+
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+/// Locks `mutex`, recovering the guard if a previous holder panicked.
+///
+/// Every critical section in this crate leaves its data consistent before anything that can
+/// panic, so a poisoned lock carries no broken invariant; refusing to go on would only turn one
+/// panic into many (and a panic inside `Drop` into an abort).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
