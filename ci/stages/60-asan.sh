@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# AddressSanitizer (with its LeakSanitizer) over loadguard's tests, nightly, host target given
+# explicitly so proc macros and build scripts are built without the sanitizer. A leak fails.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+export RUSTFLAGS="-Zsanitizer=address"
+export RUSTDOCFLAGS="-Zsanitizer=address"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}"
+section "asan: -p loadguard --target x86_64-unknown-linux-gnu (nightly)"
+run cargo +nightly test -p loadguard --target x86_64-unknown-linux-gnu \
+    --target-dir "$CI_TARGET_ROOT/asan"
