@@ -214,6 +214,16 @@ impl Error {
         Self::OutOfRange { path: path.into(), offset, len, file_size }
     }
 
+    /// Names one argument of the failing call, if this is an OS failure (other errors already
+    /// carry their offsets and lengths as fields).
+    #[must_use]
+    pub fn with_arg(mut self, name: &'static str, value: impl fmt::Display) -> Self {
+        if let Self::Os(failure) = &mut self {
+            failure.args.push((name, value.to_string()));
+        }
+        self
+    }
+
     /// The OS failure, if this is one.
     #[must_use]
     pub fn os_failure(&self) -> Option<&OsFailure> {

@@ -10,9 +10,27 @@
 // Lets the proc macros of `loadguard-macros` name `::loadguard::…` from inside this crate too.
 extern crate self as loadguard;
 
+pub mod aligned;
+pub mod data;
 pub mod error;
 pub mod format;
+mod load;
+pub mod options;
+pub mod os;
+mod read;
+pub mod region;
+pub mod registry;
+pub mod segment;
+pub mod session;
 pub mod size;
 pub(crate) mod sync;
 
+pub use aligned::AlignedBuf;
+pub use data::{DataLoader, FileLoader, MappedLoader, MemoryLoader, SegmentInfo, SegmentKind};
 pub use error::{Error, OsError, OsFailure, Result};
+pub use options::{LoadMode, LoadOptions, LockPolicy};
+pub use region::{LoadPath, ReadReason, Region};
+pub use registry::Registry;
+pub use segment::Segment;
+pub use session::Session;
+pub use size::Alignment;

@@ -1,0 +1,60 @@
+//! [`FileLoader`]: positional reads into aligned buffers.
+
+use std::fmt;
+use std::path::Path;
+
+use super::{DataLoader, SegmentInfo};
+use crate::error::Result;
+use crate::os::{Os, OsFile, RealOs};
+use crate::read;
+use crate::segment::Segment;
+use crate::size::{self, Alignment};
+
+/// Reads each segment with `pread` into a fresh buffer aligned to the loader's alignment.
+///
+/// Holds the file open for its lifetime (the read path needs the handle); dropping the loader
+/// closes it.
+pub struct FileLoader {
+    file: Box<dyn OsFile>,
+    alignment: Alignment,
+}
+
+impl FileLoader {
+    /// Opens `path` on the operating system.
+    pub fn open(path: impl AsRef<Path>, alignment: Alignment) -> Result<Self> {
+        Self::open_with(&RealOs, path, alignment)
+    }
+
+    /// Opens `path` through an OS seam.
+    pub fn open_with(os: &dyn Os, path: impl AsRef<Path>, alignment: Alignment) -> Result<Self> {
+        Ok(Self { file: os.open(path.as_ref())?, alignment })
+    }
+}
+
+impl DataLoader for FileLoader {
+    fn size(&self) -> Result<u64> {
+        Ok(self.file.key().len)
+    }
+
+    fn load(&self, offset: u64, len: u64, _info: &SegmentInfo) -> Result<Segment> {
+        // Checked against the file's size before allocating: the buffer is never sized by
+        // anything larger than the file.
+        let range = size::range_in(self.file.path(), offset, len, self.file.key().len)?;
+        let buf = read::read_range(&*self.file, offset, range.len(), self.alignment)?;
+        Ok(Segment::of_buf(buf, offset))
+    }
+
+    fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
+        size::range_in(self.file.path(), offset, size::to_u64(buf.len()), self.file.key().len)?;
+        read::read_exact_at(&*self.file, buf, offset)
+    }
+}
+
+impl fmt::Debug for FileLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileLoader")
+            .field("path", &self.file.path())
+            .field("alignment", &self.alignment)
+            .finish_non_exhaustive()
+    }
+}
