@@ -12,6 +12,7 @@ extern crate self as loadguard;
 
 pub mod aligned;
 pub mod data;
+pub mod dylib;
 pub mod error;
 pub mod format;
 mod load;
@@ -28,6 +29,8 @@ pub(crate) mod sync;
 pub use aligned::AlignedBuf;
 pub use data::{DataLoader, FileLoader, MappedLoader, MemoryLoader, SegmentInfo, SegmentKind};
 pub use error::{Error, OsError, OsFailure, Result};
+/// `os_call!` (OS error context at the failing call) and `#[derive(ApiTable)]`.
+pub use loadguard_macros::{ApiTable, os_call};
 pub use options::{LoadMode, LoadOptions, LockPolicy};
 pub use region::{LoadPath, ReadReason, Region};
 pub use registry::Registry;

@@ -1,3 +1,77 @@
 //! Proc macros for `loadguard`.
 //!
-//! This crate is filled by the macros issue (OS error context, `#[derive(ApiTable)]`).
+//! - [`os_call!`](macro@os_call): wraps one raw OS call so that a failure is turned into
+//!   `loadguard::Error` with the operation, the path, the named arguments, the OS error read
+//!   *immediately* after the failure test, and the call site. The loader's own OS layer uses it.
+//! - [`ApiTable`](derive@ApiTable): turns a struct of `unsafe extern "C" fn` pointers into a
+//!   table that `loadguard::dylib::Api` resolves from a dynamic library, one lookup per symbol,
+//!   with duplicate symbols rejected at compile time.
+//!
+//! The parsing, validation and code generation live in `imp/` (split like thiserror's:
+//! `ast`, `attr`, `valid`, `expand`), written against `proc_macro2` only so the snapshot suite
+//! can run the very same code outside a compiler plugin.
+
+mod imp;
+
+use proc_macro::TokenStream;
+
+/// Runs one raw OS call and turns its failure into a `loadguard::Error` on the spot.
+///
+/// ```ignore
+/// let fd = os_call!(
+///     op: "open",
+///     path: &path,
+///     args: { flags },
+///     fail_if: == -1,
+///     // SAFETY: `c_path` is NUL-terminated and outlives the call.
+///     call: unsafe { libc::open(c_path.as_ptr(), flags) },
+/// )?;
+/// ```
+///
+/// Evaluates to `Result<R, loadguard::Error>` where `R` is the type of `call`. Keys (any order):
+///
+/// - `op: "name"` — the operation named in the error (`open`, `mlock`, `VirtualLock`, …).
+/// - `path: expr` — anything `Into<PathBuf>`: the file the call concerns.
+/// - `args: { name: expr, other, … }` (optional) — arguments shown in the error, in this
+///   order; `other` alone is shorthand for `other: other`. Evaluated only on failure, after
+///   the OS error has been captured.
+/// - `fail_if: == EXPR` (or `!=`, `<`, `<=`, `>`, `>=`), `fail_if: is_null`, or
+///   `fail_if: |r| …` (a closure given `&R`; keep it a pure test) — when the call failed.
+/// - `code: errno` (default: errno / `GetLastError`, read right after the failure test) or
+///   `code: returned` (the call returns the error number itself as an `i32`, like
+///   `posix_fadvise`).
+/// - `call: expr` — the call itself, usually an `unsafe` block with its `// SAFETY:` comment.
+///
+/// Why a macro and not a function taking a closure: the OS error must be read before anything
+/// else runs, and the error's call site must be the caller's line; the expansion reads
+/// errno as the first statement of the failure branch and builds the error in the caller's
+/// body, so `#[track_caller]` on `OsFailure::new` records the macro's call site.
+#[proc_macro]
+pub fn os_call(input: TokenStream) -> TokenStream {
+    imp::os_call::expand(input.into()).into()
+}
+
+/// Derives `loadguard::dylib::ApiTable` for a struct of foreign function pointers.
+///
+/// ```ignore
+/// #[derive(ApiTable)]
+/// struct Enn {
+///     #[api(symbol = "EnnInitialize")]
+///     init: unsafe extern "C" fn(status: *mut i32) -> i32,
+///     #[api(optional)]
+///     EnnTrace: Option<unsafe extern "C" fn(level: u32)>,
+/// }
+/// ```
+///
+/// - The symbol is the field name, or `#[api(symbol = "…")]`.
+/// - `#[api(optional)]` on an `Option<unsafe extern "C" fn(…)>` field makes a missing symbol
+///   `None`; every other field is required and a missing symbol fails the whole load.
+/// - Compile errors, all reported in one pass: two fields resolving to one symbol (an error at
+///   each of the fields), a field whose type is not written as a foreign function pointer, a
+///   generic, tuple or unit struct, enums and unions, and malformed `#[api]` attributes.
+///
+/// The generated loader looks every symbol up exactly once.
+#[proc_macro_derive(ApiTable, attributes(api))]
+pub fn derive_api_table(input: TokenStream) -> TokenStream {
+    imp::api_table(input.into()).into()
+}

@@ -1,0 +1,94 @@
+//! [`Lifecycle`]: a library's init on the first acquire, deinit on the last release.
+
+use std::fmt;
+
+use crate::sync::{self, Mutex};
+
+type Init<E> = Box<dyn Fn() -> Result<(), E> + Send + Sync>;
+type Deinit = Box<dyn Fn() + Send + Sync>;
+
+/// Pairs a library's initialise and deinitialise calls across sessions and threads.
+///
+/// The first [`acquire`](Self::acquire) runs `init`; dropping the last [`LifecycleGuard`] runs
+/// `deinit`. However many sessions and threads take it, each init is followed by exactly one
+/// deinit before the next init, and no two of them overlap. A failed init leaves it
+/// uninitialised (the next acquire tries again) and returns the init's status. Deinit without
+/// init is impossible by construction: only a successful acquire yields a guard, and only a
+/// guard's drop releases.
+///
+/// The state is one counter under a mutex (from `crate::sync`, so the loom model checks this
+/// same code). Init and deinit run while it is held: a concurrent acquire waits until the
+/// library is ready rather than racing into it. Consequently `init` and `deinit` must not
+/// acquire or drop a guard of the same `Lifecycle` (that would deadlock). Releasing locks the
+/// mutex in `Drop`; the lock recovers from poisoning, so this never panics there.
+pub struct Lifecycle<E> {
+    sessions: Mutex<usize>,
+    init: Init<E>,
+    deinit: Deinit,
+}
+
+impl<E> Lifecycle<E> {
+    /// A lifecycle that calls `init` on the first acquire and `deinit` after the last release.
+    pub fn new(
+        init: impl Fn() -> Result<(), E> + Send + Sync + 'static,
+        deinit: impl Fn() + Send + Sync + 'static,
+    ) -> Self {
+        Self { sessions: Mutex::new(0), init: Box::new(init), deinit: Box::new(deinit) }
+    }
+
+    /// Takes one session: runs `init` first if no session is live. On init failure nothing is
+    /// counted and the status is returned.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `init` returned.
+    pub fn acquire(&self) -> Result<LifecycleGuard<'_, E>, E> {
+        let mut sessions = sync::lock(&self.sessions);
+        if *sessions == 0 {
+            // Counted only after init succeeded: a failed (or panicking) init leaves zero
+            // sessions, so the next acquire initialises again and no deinit follows it.
+            (self.init)()?;
+        }
+        *sessions = sessions.checked_add(1).expect("more than usize::MAX live sessions");
+        Ok(LifecycleGuard { lifecycle: self })
+    }
+
+    /// The number of live sessions (guards not yet dropped).
+    #[must_use]
+    pub fn sessions(&self) -> usize {
+        *sync::lock(&self.sessions)
+    }
+
+    fn release(&self) {
+        let mut sessions = sync::lock(&self.sessions);
+        // A guard exists, so the count is at least one.
+        *sessions = sessions.saturating_sub(1);
+        if *sessions == 0 {
+            (self.deinit)();
+        }
+    }
+}
+
+impl<E> fmt::Debug for Lifecycle<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lifecycle").field("sessions", &self.sessions()).finish_non_exhaustive()
+    }
+}
+
+/// One session of a [`Lifecycle`]; the library stays initialised while any guard lives.
+#[must_use = "dropping the guard at once releases the session (and may deinitialise)"]
+pub struct LifecycleGuard<'a, E> {
+    lifecycle: &'a Lifecycle<E>,
+}
+
+impl<E> Drop for LifecycleGuard<'_, E> {
+    fn drop(&mut self) {
+        self.lifecycle.release();
+    }
+}
+
+impl<E> fmt::Debug for LifecycleGuard<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LifecycleGuard").finish_non_exhaustive()
+    }
+}
