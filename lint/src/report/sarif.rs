@@ -1,0 +1,103 @@
+//! SARIF 2.1.0 as GitHub code scanning accepts it: one run, the tool's rules (with help text)
+//! in `tool.driver.rules`, and one result per finding with a physical location. Paths are
+//! relative URIs with `/` separators; columns count Unicode code points (`columnKind`).
+
+use serde_json::{Value, json};
+
+use super::explanation;
+use crate::finding::{Finding, Severity};
+use crate::rules::{INTERNAL_ERROR, PARSE_ERROR, RULES};
+
+/// The SARIF schema this output follows.
+pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+/// Every rule id the tool can report, in `ruleIndex` order.
+fn rule_ids() -> Vec<&'static str> {
+    RULES.iter().map(|r| r.id).chain([PARSE_ERROR, INTERNAL_ERROR]).collect()
+}
+
+fn descriptor(id: &str) -> Value {
+    let (why, fix) = explanation(id);
+    let (summary, default) = match crate::rules::by_id(id) {
+        Some(rule) => (rule.summary, rule.default_severity),
+        None if id == PARSE_ERROR => ("the file does not parse and was not analyzed", Severity::Error),
+        None => ("the analyzer failed on this file", Severity::Error),
+    };
+    json!({
+        "id": id,
+        "name": id,
+        "shortDescription": { "text": summary },
+        "fullDescription": { "text": why },
+        "help": { "text": format!("{why}\n\nFix: {fix}"), "markdown": format!("{why}\n\n**Fix:** {fix}") },
+        "defaultConfiguration": { "level": level(default) },
+    })
+}
+
+/// Percent-encodes what a relative URI reference cannot hold as-is.
+fn uri(path: &str) -> String {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    let mut out = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Renders the SARIF log.
+#[must_use]
+pub fn render(findings: &[Finding]) -> String {
+    let ids = rule_ids();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let index = ids.iter().position(|id| *id == f.rule).unwrap_or(0);
+            json!({
+                "ruleId": f.rule,
+                "ruleIndex": index,
+                "level": level(f.severity),
+                "message": { "text": f.message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri(&f.file) },
+                        "region": {
+                            "startLine": f.line,
+                            "startColumn": f.column,
+                            "endLine": f.end_line,
+                            "endColumn": f.end_column.max(f.column),
+                        }
+                    }
+                }],
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "loadguard-lint",
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "rules": ids.iter().map(|id| descriptor(id)).collect::<Vec<_>>(),
+                }
+            },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    });
+    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    text.push('\n');
+    text
+}
