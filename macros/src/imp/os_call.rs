@@ -34,6 +34,9 @@ pub(crate) enum FailTest {
     Compare(BinOp, Box<Expr>),
     /// `fail_if: is_null`.
     IsNull,
+    /// `fail_if: is_err`: the call returns `Result<T, E>` with `E: Into<std::io::Error>`
+    /// (std, rustix, memmap2); the code is the one the error value captured inside the call.
+    IsErr,
     /// `fail_if: |r| …`, given `&R`.
     Closure(Box<ExprClosure>),
 }
@@ -63,6 +66,7 @@ impl Parse for OsCall {
         let mut fail: Option<FailTest> = None;
         let mut code: Option<Code> = None;
         let mut call: Option<Expr> = None;
+        let mut code_key: Option<Ident> = None;
         while !input.is_empty() {
             let key: Ident = input.parse()?;
             input.parse::<Token![:]>()?;
@@ -80,6 +84,7 @@ impl Parse for OsCall {
                 "fail_if" => fail.replace(input.parse()?).is_some(),
                 "code" => {
                     let which: Ident = input.parse()?;
+                    code_key = Some(key.clone());
                     let parsed = if which == "errno" {
                         Code::Errno
                     } else if which == "returned" {
@@ -122,6 +127,13 @@ impl Parse for OsCall {
             if missing {
                 errors.push(syn::Error::new(span, format!("os_call! needs {what}")));
             }
+        }
+        if let (Some(FailTest::IsErr), Some(key)) = (&fail, &code_key) {
+            errors.at(
+                key,
+                "`code` does not apply to `fail_if: is_err`: the error value already carries \
+                 the code captured inside the call",
+            );
         }
         errors.finish()?;
         match (op, path, fail, call) {
@@ -177,9 +189,13 @@ impl Parse for FailTest {
             if word == "is_null" {
                 return Ok(Self::IsNull);
             }
+            if word == "is_err" {
+                return Ok(Self::IsErr);
+            }
             return Err(syn::Error::new(
                 word.span(),
-                "expected a comparison (`== -1`, `!= 0`, `< 0`, …), `is_null`, or a closure `|r| …`",
+                "expected a comparison (`== -1`, `!= 0`, `< 0`, …), `is_null`, `is_err`, or a \
+                 closure `|r| …`",
             ));
         }
         let op: BinOp = input.parse()?;
@@ -203,15 +219,6 @@ impl OsCall {
         let ret = Ident::new("ret", Span::mixed_site());
         let os = Ident::new("os", Span::mixed_site());
         let call = &self.call;
-        let failed = match &self.fail {
-            FailTest::Compare(op, rhs) => quote!(#ret #op (#rhs)),
-            FailTest::IsNull => quote!(#ret.is_null()),
-            FailTest::Closure(closure) => quote!((#closure)(&#ret)),
-        };
-        let read_os = match self.code {
-            Code::Errno => quote!(::loadguard::OsError::last()),
-            Code::Returned => quote!(::loadguard::OsError::from_code(#ret)),
-        };
         let op = &self.op;
         let path = &self.path;
         let args = self.args.iter().map(|Arg { name, value }| {
@@ -221,14 +228,49 @@ impl OsCall {
         // `OsFailure::new` is `#[track_caller]`; spanned at the invocation, it records the
         // line of the `os_call!` in the caller's file.
         let new = quote_spanned!(Span::call_site()=> ::loadguard::OsFailure::new);
+        let error = quote! {
+            ::core::result::Result::Err(::loadguard::Error::from(#new(#op, #path, #os) #(#args)*))
+        };
+        if let FailTest::IsErr = self.fail {
+            let err = Ident::new("err", Span::mixed_site());
+            return quote! {
+                match #call {
+                    ::core::result::Result::Ok(#ret) => ::core::result::Result::Ok(#ret),
+                    ::core::result::Result::Err(#err) => {
+                        let #os = ::loadguard::OsError::from_io(
+                            &::core::convert::Into::<::std::io::Error>::into(#err),
+                        );
+                        #error
+                    }
+                }
+            };
+        }
+        let failed = match &self.fail {
+            FailTest::Compare(op, rhs) => quote!(#ret #op (#rhs)),
+            FailTest::IsNull => quote!(#ret.is_null()),
+            FailTest::Closure(closure) => {
+                // Passing the closure through a bound `FnOnce(&R) -> bool` gives its parameter
+                // a type, so `|r| *r < 0` needs no annotation.
+                let test = Ident::new("test", Span::mixed_site());
+                quote! {{
+                    fn #test<R, F: ::core::ops::FnOnce(&R) -> bool>(r: &R, f: F) -> bool {
+                        f(r)
+                    }
+                    #test(&#ret, #closure)
+                }}
+            }
+            FailTest::IsErr => unreachable!("expanded above"),
+        };
+        let read_os = match self.code {
+            Code::Errno => quote!(::loadguard::OsError::last()),
+            Code::Returned => quote!(::loadguard::OsError::from_code(#ret)),
+        };
         quote! {
             {
                 let #ret = #call;
                 if #failed {
                     let #os = #read_os;
-                    ::core::result::Result::Err(::loadguard::Error::from(
-                        #new(#op, #path, #os) #(#args)*
-                    ))
+                    #error
                 } else {
                     ::core::result::Result::Ok(#ret)
                 }
