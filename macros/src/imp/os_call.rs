@@ -53,7 +53,11 @@ pub(crate) enum Code {
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     match syn::parse2::<OsCall>(input) {
         Ok(call) => call.expand(),
-        Err(err) => err.to_compile_error(),
+        // Several `compile_error!`s in a row are not one expression; a block of them is.
+        Err(err) => {
+            let errors = err.to_compile_error();
+            quote!({ #errors })
+        }
     }
 }
 
