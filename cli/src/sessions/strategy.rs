@@ -1,0 +1,127 @@
+//! The three ways of giving N sessions the same file, each measured the same way.
+
+use std::path::Path;
+use std::time::Instant;
+
+use loadguard::{LoadMode, LoadOptions, Registry};
+
+use super::measure::{self, Rss};
+use super::report::Progress;
+
+/// What one strategy did and cost.
+pub struct Run {
+    /// `loadguard`, `memmap2_per_session` or `read_per_session`.
+    pub name: &'static str,
+    /// Whole-file mappings (or, for loadguard in read mode, heap copies) created.
+    pub mappings_created: usize,
+    /// Per session: `map`, `read` or `empty`.
+    pub mode_used: Vec<&'static str>,
+    /// Per session open latency in nanoseconds.
+    pub open_ns: Vec<u64>,
+    pub rss_before: Rss,
+    pub rss_after: Rss,
+    pub fds_before: Option<u64>,
+    pub fds_after_open: Option<u64>,
+    pub fds_after_close: Option<u64>,
+}
+
+fn nanos(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Opens, touches and closes N sessions with `open`, filling in the measurements.
+fn measure<S>(
+    name: &'static str,
+    n: usize,
+    progress: &Progress,
+    mut open: impl FnMut() -> Result<S, Box<dyn std::error::Error>>,
+    bytes: impl Fn(&S) -> &[u8],
+    mode: impl Fn(&S) -> &'static str,
+) -> Result<(Run, Vec<S>), Box<dyn std::error::Error>> {
+    let fds_before = measure::fds();
+    let rss_before = measure::rss();
+    let mut sessions = Vec::with_capacity(n);
+    let mut open_ns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        sessions.push(open()?);
+        open_ns.push(nanos(start));
+    }
+    let fds_after_open = measure::fds();
+    let mut checksum = 0u64;
+    for (i, session) in sessions.iter().enumerate() {
+        progress.step(name, i + 1, n);
+        checksum = checksum.wrapping_add(measure::touch_pages(bytes(session)));
+    }
+    tracing::debug!(name, checksum, "touched every page");
+    let run = Run {
+        name,
+        mappings_created: 0,
+        mode_used: sessions.iter().map(mode).collect(),
+        open_ns,
+        rss_before,
+        rss_after: measure::rss(),
+        fds_before,
+        fds_after_open,
+        fds_after_close: None,
+    };
+    Ok((run, sessions))
+}
+
+/// loadguard: one registry, N sessions sharing one load.
+pub fn registry(
+    path: &Path,
+    n: usize,
+    mode: LoadMode,
+    progress: &Progress,
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let registry = Registry::new();
+    let opts = LoadOptions::new().mode(mode);
+    let (mut run, sessions) = measure(
+        "loadguard",
+        n,
+        progress,
+        || Ok(registry.open(path, &opts)?),
+        |s| s.bytes(),
+        |s| s.load_path().name(),
+    )?;
+    run.mappings_created = registry.loads();
+    drop(sessions);
+    run.fds_after_close = measure::fds();
+    Ok(run)
+}
+
+/// A memmap2 mapping per session: the page cache is shared, but every session pays for its
+/// own mapping and page tables.
+pub fn memmap_per_session(
+    path: &Path,
+    n: usize,
+    progress: &Progress,
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let open = || -> Result<memmap2::Mmap, Box<dyn std::error::Error>> {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: a read-only mapping of a file this command only reads; like any mapping, it
+        // relies on no other process truncating the file during the run.
+        Ok(unsafe { memmap2::Mmap::map(&file) }?)
+    };
+    let (mut run, sessions) =
+        measure("memmap2_per_session", n, progress, open, |m| &m[..], |_| "map")?;
+    run.mappings_created = n;
+    drop(sessions);
+    run.fds_after_close = measure::fds();
+    Ok(run)
+}
+
+/// A heap copy per session: what a loader without mapping does, N times the file in RAM.
+pub fn read_per_session(
+    path: &Path,
+    n: usize,
+    progress: &Progress,
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let open = || Ok(std::fs::read(path)?);
+    let (mut run, sessions) =
+        measure("read_per_session", n, progress, open, |v: &Vec<u8>| &v[..], |_| "read")?;
+    drop(sessions);
+    run.fds_after_close = measure::fds();
+    Ok(run)
+}
