@@ -92,7 +92,11 @@ pub fn tokens_any_ident(tokens: TokenStream, pred: &dyn Fn(&str) -> bool) -> boo
 /// The expressions of a function-like macro's body, when it is a comma-separated list of
 /// expressions (`println!`, `vec!`, `assert!`, `format!`, most logging macros).
 pub fn macro_exprs(mac: &Macro) -> Vec<Expr> {
-    mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+    if let Ok(list) = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) {
+        return list.into_iter().collect();
+    }
+    // `vec![elem; n]`, `[x; n]`-style bodies.
+    mac.parse_body_with(Punctuated::<Expr, Token![;]>::parse_terminated)
         .map(|p| p.into_iter().collect())
         .unwrap_or_default()
 }

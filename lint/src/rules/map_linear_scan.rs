@@ -106,12 +106,16 @@ fn receiver_name(e: &Expr) -> Option<String> {
         Expr::Reference(r) => receiver_name(&r.expr),
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => receiver_name(&u.expr),
         Expr::Try(t) => receiver_name(&t.expr),
+        // Accessors that reach the map itself (`lock()`, `OnceLock::get()`), not one of its
+        // values (`map.get(k)`).
         Expr::MethodCall(m)
-            if matches!(
-                m.method.to_string().as_str(),
-                "lock" | "read" | "write" | "borrow" | "borrow_mut" | "unwrap" | "expect"
-                    | "as_ref" | "as_mut" | "deref" | "get" | "get_mut" | "unwrap_or_else"
-            ) =>
+            if (m.args.is_empty()
+                && matches!(
+                    m.method.to_string().as_str(),
+                    "lock" | "read" | "write" | "borrow" | "borrow_mut" | "unwrap" | "as_ref"
+                        | "as_mut" | "deref" | "get" | "get_mut"
+                ))
+                || matches!(m.method.to_string().as_str(), "expect" | "unwrap_or_else") =>
         {
             receiver_name(&m.receiver)
         }

@@ -40,6 +40,8 @@ fn is_os_error_ident(ident: &str) -> bool {
         || lower.contains("lasterror")
         || lower.contains("last_error")
         || lower.contains("os_err")
+        || lower.contains("last_os")
+        || lower.contains("dlerror")
         || lower == "last"
 }
 
@@ -144,7 +146,8 @@ fn failure_check(cond: &Expr, before: &[Stmt], fn_unsafe: bool) -> Option<String
 /// `0`, `-1`, `INVALID_HANDLE_VALUE`, `MAP_FAILED`, `FALSE`, `null_mut()`, `ptr::null()`.
 fn is_failure_value(e: &Expr) -> bool {
     match peel(e) {
-        Expr::Lit(l) => matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits() == "0"),
+        // `-1` in a pattern parses as one negative literal.
+        Expr::Lit(l) => matches!(&l.lit, syn::Lit::Int(i) if matches!(i.base10_digits(), "0" | "-1")),
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
             matches!(peel(&u.expr), Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits() == "1"))
         }

@@ -179,5 +179,11 @@ impl<'a> Visit<'a> for Scope<'_> {
         }
     }
 
+    fn visit_macro(&mut self, mac: &'a syn::Macro) {
+        for e in crate::syntax::macro_exprs(mac) {
+            self.visit_expr(&e);
+        }
+    }
+
     fn visit_item(&mut self, _: &'a syn::Item) {}
 }
