@@ -24,6 +24,7 @@ mod info;
 mod json;
 mod model;
 pub mod pte;
+pub mod report;
 pub mod safetensors;
 mod view;
 
