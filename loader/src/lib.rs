@@ -23,6 +23,7 @@ pub mod region;
 pub mod registry;
 pub mod segment;
 pub mod session;
+pub mod shm;
 pub mod size;
 pub(crate) mod sync;
 
