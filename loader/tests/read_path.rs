@@ -1,0 +1,125 @@
+//! The read path survives short reads and EINTR and reports a file that shrank. Uses a
+//! misbehaving OS seam over the in-memory OS, so it runs under Miri too.
+
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use loadguard::os::{FileKey, Mapping, MemoryOs, Os, OsFile};
+use loadguard::{
+    Alignment, DataLoader, Error, FileLoader, LoadMode, LoadOptions, Registry, SegmentInfo,
+    SegmentKind,
+};
+
+/// Every `read_at` returns at most 7 bytes, every third call fails with EINTR, and the file can
+/// claim to be longer than its bytes (a file truncated after it was opened).
+struct Flaky {
+    inner: MemoryOs,
+    claimed_extra: u64,
+}
+
+struct FlakyFile {
+    inner: Box<dyn OsFile>,
+    calls: AtomicUsize,
+    claimed_extra: u64,
+}
+
+impl Os for Flaky {
+    fn open(&self, path: &Path) -> loadguard::Result<Box<dyn OsFile>> {
+        let inner = self.inner.open(path)?;
+        Ok(Box::new(FlakyFile { inner, calls: AtomicUsize::new(0), claimed_extra: self.claimed_extra }))
+    }
+}
+
+impl OsFile for FlakyFile {
+    fn path(&self) -> &Path {
+        self.inner.path()
+    }
+    fn key(&self) -> FileKey {
+        let mut key = self.inner.key();
+        key.len += self.claimed_extra;
+        key
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        if self.calls.fetch_add(1, Ordering::Relaxed) % 3 == 2 {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        let n = buf.len().min(7);
+        self.inner.read_at(&mut buf[..n], offset)
+    }
+    fn map(&self, _len: usize) -> loadguard::Result<Mapping> {
+        Err(Error::os("mmap", self.path(), loadguard::OsError::from_code(12)))
+    }
+}
+
+fn flaky(bytes: &[u8], claimed_extra: u64) -> Flaky {
+    let inner = MemoryOs::new();
+    inner.write("/f", bytes.to_vec());
+    Flaky { inner, claimed_extra }
+}
+
+#[test]
+fn short_reads_and_eintr_are_retried() {
+    let data: Vec<u8> = (0..200u8).collect();
+    let os = flaky(&data, 0);
+    let loader = FileLoader::open_with(&os, "/f", Alignment::DEFAULT).unwrap();
+    let info = SegmentInfo::new(SegmentKind::Program, 0);
+    let seg = loader.load(5, 150, &info).unwrap();
+    assert_eq!(&*seg, &data[5..155]);
+    assert_eq!(seg.as_ptr().addr() % 64, 0, "segments of the read path are aligned");
+    let mut buf = [0u8; 33];
+    loader.load_into(100, &mut buf, &info).unwrap();
+    assert_eq!(&buf[..], &data[100..133]);
+    // Auto mode falls back from the failing mmap to the same loop.
+    let reg = Registry::with_os(os);
+    let s = reg.open("/f", &LoadOptions::new().mode(LoadMode::Auto)).unwrap();
+    assert_eq!(s.bytes(), &data[..]);
+}
+
+#[test]
+fn a_file_that_shrank_after_open_is_a_truncation_error() {
+    let os = flaky(&[9u8; 100], 28);
+    let loader = FileLoader::open_with(&os, "/f", Alignment::DEFAULT).unwrap();
+    assert_eq!(loader.size().unwrap(), 128);
+    let err = loader.load(0, 128, &SegmentInfo::new(SegmentKind::Program, 0)).unwrap_err();
+    assert!(
+        matches!(err, Error::Truncated { offset: 100, file_size: 128, .. }),
+        "{err}"
+    );
+    let reg = Registry::with_os(os);
+    let err = reg.open("/f", &LoadOptions::new().mode(LoadMode::Read)).unwrap_err();
+    assert!(matches!(err, Error::Truncated { offset: 100, .. }), "{err}");
+    assert_eq!(reg.live_files(), 0, "a failed load leaves no entry behind");
+}
+
+#[test]
+fn read_errors_name_pread_offset_and_len() {
+    struct Eio(MemoryOs);
+    struct EioFile(Box<dyn OsFile>);
+    impl Os for Eio {
+        fn open(&self, path: &Path) -> loadguard::Result<Box<dyn OsFile>> {
+            Ok(Box::new(EioFile(self.0.open(path)?)))
+        }
+    }
+    impl OsFile for EioFile {
+        fn path(&self) -> &Path {
+            self.0.path()
+        }
+        fn key(&self) -> FileKey {
+            self.0.key()
+        }
+        fn read_at(&self, _buf: &mut [u8], _offset: u64) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(5))
+        }
+        fn map(&self, len: usize) -> loadguard::Result<Mapping> {
+            self.0.map(len)
+        }
+    }
+    let mem = MemoryOs::new();
+    mem.write("/m/w.bin", vec![0u8; 64]);
+    let loader = FileLoader::open_with(&Eio(mem), "/m/w.bin", Alignment::DEFAULT).unwrap();
+    let err = loader.load(16, 8, &SegmentInfo::new(SegmentKind::Constant, 1)).unwrap_err();
+    assert_eq!(err.op(), Some("pread"));
+    assert_eq!(err.os_code(), Some(5));
+    assert!(err.to_string().starts_with("pread /m/w.bin (offset=16, len=8): "), "{err}");
+}
