@@ -257,7 +257,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
         return Err(ctx.err(
             0,
             Rule::BadMagic,
-            format!("magic {magic:?} is not \"GGUF\""),
+            format!("magic \"{}\" is not \"GGUF\"", magic.escape_ascii()),
         ));
     }
     let version = c.u32("the version")?;
