@@ -44,7 +44,12 @@ pub fn parse(text: &str) -> Result<syn::File, ParseFailure> {
     }
     syn::parse_file(text).map_err(|e| {
         let start = e.span().start();
-        ParseFailure { line: start.line.max(1), column: start.column + 1, message: e.to_string() }
+        let mut message = e.to_string();
+        if message == "cannot parse string into token stream" {
+            // proc-macro2's lexer error says nothing more; this is what it means.
+            message = "unbalanced delimiters or an invalid token".to_owned();
+        }
+        ParseFailure { line: start.line.max(1), column: start.column + 1, message }
     })
 }
 
