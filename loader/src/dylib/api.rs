@@ -33,13 +33,19 @@ impl Symbol {
     /// `const` (where the derive puts it) a bad name is a compile error.
     #[must_use]
     pub const fn required(name: &'static [u8]) -> Self {
-        Self { name: c_name(name), optional: false }
+        Self {
+            name: c_name(name),
+            optional: false,
+        }
     }
 
     /// A symbol whose absence leaves its field `None`.
     #[must_use]
     pub const fn optional(name: &'static [u8]) -> Self {
-        Self { name: c_name(name), optional: true }
+        Self {
+            name: c_name(name),
+            optional: true,
+        }
     }
 
     /// The exported name.
@@ -117,7 +123,10 @@ impl<'a> Resolver<'a> {
     #[track_caller]
     #[must_use]
     pub fn new(source: &'a dyn SymbolSource) -> Self {
-        Self { source, location: Location::caller() }
+        Self {
+            source,
+            location: Location::caller(),
+        }
     }
 
     /// The function pointer for a required `symbol`, or an OS error (`dlsym` /
@@ -189,7 +198,10 @@ impl Library {
         let path = path.as_ref();
         // SAFETY: forwarded to the caller: the library's initialisers are sound to run.
         match unsafe { libloading::Library::new(path) } {
-            Ok(inner) => Ok(Self { inner, path: path.to_path_buf() }),
+            Ok(inner) => Ok(Self {
+                inner,
+                path: path.to_path_buf(),
+            }),
             Err(err) => Err(Error::os(OPEN_OP, path, os_error(&err))),
         }
     }
@@ -203,7 +215,9 @@ impl Library {
 
 impl fmt::Debug for Library {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Library").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Library")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 

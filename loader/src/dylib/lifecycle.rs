@@ -33,7 +33,11 @@ impl<E> Lifecycle<E> {
         init: impl Fn() -> Result<(), E> + Send + Sync + 'static,
         deinit: impl Fn() + Send + Sync + 'static,
     ) -> Self {
-        Self { sessions: Mutex::new(0), init: Box::new(init), deinit: Box::new(deinit) }
+        Self {
+            sessions: Mutex::new(0),
+            init: Box::new(init),
+            deinit: Box::new(deinit),
+        }
     }
 
     /// Takes one session: runs `init` first if no session is live. On init failure nothing is
@@ -49,7 +53,9 @@ impl<E> Lifecycle<E> {
             // sessions, so the next acquire initialises again and no deinit follows it.
             (self.init)()?;
         }
-        *sessions = sessions.checked_add(1).expect("more than usize::MAX live sessions");
+        *sessions = sessions
+            .checked_add(1)
+            .expect("more than usize::MAX live sessions");
         Ok(LifecycleGuard { lifecycle: self })
     }
 
@@ -71,7 +77,9 @@ impl<E> Lifecycle<E> {
 
 impl<E> fmt::Debug for Lifecycle<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lifecycle").field("sessions", &self.sessions()).finish_non_exhaustive()
+        f.debug_struct("Lifecycle")
+            .field("sessions", &self.sessions())
+            .finish_non_exhaustive()
     }
 }
 

@@ -22,6 +22,5 @@ pub use api::{Api, ApiTable, Library, Resolver, Symbol, SymbolSource};
 pub use lifecycle::{Lifecycle, LifecycleGuard};
 pub use out::with_out_param;
 
-
 #[cfg(all(test, not(loom)))]
 mod tests;

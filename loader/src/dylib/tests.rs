@@ -40,14 +40,22 @@ impl SymbolSource for FakeLibrary {
     }
 
     fn lookup(&self, name: &CStr) -> Result<NonNull<c_void>, OsError> {
-        *self.lookups.lock().unwrap().entry(name.to_string_lossy().into_owned()).or_default() += 1;
-        self.symbols.get(name).and_then(|&p| NonNull::new(p)).ok_or_else(|| {
-            OsError::from_io(&std::io::Error::other(format!(
-                "{}: undefined symbol: {}",
-                self.path.display(),
-                name.to_string_lossy()
-            )))
-        })
+        *self
+            .lookups
+            .lock()
+            .unwrap()
+            .entry(name.to_string_lossy().into_owned())
+            .or_default() += 1;
+        self.symbols
+            .get(name)
+            .and_then(|&p| NonNull::new(p))
+            .ok_or_else(|| {
+                OsError::from_io(&std::io::Error::other(format!(
+                    "{}: undefined symbol: {}",
+                    self.path.display(),
+                    name.to_string_lossy()
+                )))
+            })
     }
 }
 
@@ -131,8 +139,10 @@ fn load<T: ApiTable>(library: &FakeLibrary) -> crate::Result<T> {
 
 #[test]
 fn dylib_derive_lists_symbols_in_field_order() {
-    let names: Vec<(&CStr, bool)> =
-        Driver::SYMBOLS.iter().map(|s| (s.name(), s.is_optional())).collect();
+    let names: Vec<(&CStr, bool)> = Driver::SYMBOLS
+        .iter()
+        .map(|s| (s.name(), s.is_optional()))
+        .collect();
     assert_eq!(
         names,
         [
@@ -154,19 +164,35 @@ fn dylib_each_symbol_is_looked_up_exactly_once() {
     assert_eq!(lookups.len(), Driver::SYMBOLS.len(), "{lookups:?}");
     assert!(lookups.values().all(|&n| n == 1), "{lookups:?}");
     assert!(driver.drv_trace.is_some());
-    assert!(driver.missing.is_none(), "an optional symbol the library lacks is None");
+    assert!(
+        driver.missing.is_none(),
+        "an optional symbol the library lacks is None"
+    );
 }
 
 #[test]
 fn dylib_missing_required_symbol_names_symbol_library_and_text() {
     let library = fake_library();
     let line = line!() + 1;
-    let Err(err) = load::<NeedsMissing>(&library) else { panic!("drv_gone is not exported") };
+    let Err(err) = load::<NeedsMissing>(&library) else {
+        panic!("drv_gone is not exported")
+    };
     let failure = err.os_failure().expect("an OS failure");
-    assert_eq!(failure.op, if cfg!(windows) { "GetProcAddress" } else { "dlsym" });
+    assert_eq!(
+        failure.op,
+        if cfg!(windows) {
+            "GetProcAddress"
+        } else {
+            "dlsym"
+        }
+    );
     assert_eq!(failure.path, Path::new("/fake/libdriver.so"));
     assert_eq!(failure.args, [("symbol", "drv_gone".to_owned())]);
-    assert_eq!(failure.location.line(), line, "located where the load was asked for");
+    assert_eq!(
+        failure.location.line(),
+        line,
+        "located where the load was asked for"
+    );
     let shown = err.to_string();
     assert!(
         shown.starts_with(
@@ -180,7 +206,12 @@ fn dylib_missing_required_symbol_names_symbol_library_and_text() {
 /// The status-out-parameter pattern: read only after the call reported success.
 fn create(driver: &Driver, size: i32) -> Result<i32, i32> {
     // SAFETY: `drv_create` writes the handle whenever it returns OK.
-    unsafe { with_out_param(|handle| (driver.drv_create)(size, handle), |&status| status == OK) }
+    unsafe {
+        with_out_param(
+            |handle| (driver.drv_create)(size, handle),
+            |&status| status == OK,
+        )
+    }
 }
 
 #[test]
@@ -211,12 +242,17 @@ fn lifecycle(driver: Driver) -> Lifecycle<i32> {
 }
 
 fn counts() -> (usize, usize) {
-    (INIT_CALLS.load(Ordering::SeqCst), DEINIT_CALLS.load(Ordering::SeqCst))
+    (
+        INIT_CALLS.load(Ordering::SeqCst),
+        DEINIT_CALLS.load(Ordering::SeqCst),
+    )
 }
 
 #[test]
 fn dylib_lifecycle_failed_init_reports_status_and_stays_uninitialised() {
-    let _serial = DRIVER_STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = DRIVER_STATE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let driver: Driver = load(&fake_library()).unwrap();
     let lifecycle = lifecycle(driver);
     let (init0, deinit0) = counts();
@@ -224,13 +260,25 @@ fn dylib_lifecycle_failed_init_reports_status_and_stays_uninitialised() {
     FAIL_INITS.store(1, Ordering::SeqCst);
     assert_eq!(lifecycle.acquire().unwrap_err(), FAIL);
     assert_eq!(lifecycle.sessions(), 0);
-    assert_eq!(counts(), (init0 + 1, deinit0), "no deinit after a failed init");
+    assert_eq!(
+        counts(),
+        (init0 + 1, deinit0),
+        "no deinit after a failed init"
+    );
 
     let a = lifecycle.acquire().unwrap();
     let b = lifecycle.acquire().unwrap();
-    assert_eq!(counts(), (init0 + 2, deinit0), "second acquire shares the first init");
+    assert_eq!(
+        counts(),
+        (init0 + 2, deinit0),
+        "second acquire shares the first init"
+    );
     drop(a);
-    assert_eq!(counts(), (init0 + 2, deinit0), "deinit waits for the last session");
+    assert_eq!(
+        counts(),
+        (init0 + 2, deinit0),
+        "deinit waits for the last session"
+    );
     drop(b);
     assert_eq!(counts(), (init0 + 2, deinit0 + 1));
     assert_eq!(lifecycle.sessions(), 0);
@@ -238,7 +286,9 @@ fn dylib_lifecycle_failed_init_reports_status_and_stays_uninitialised() {
 
 #[test]
 fn dylib_lifecycle_threads_share_one_init() {
-    let _serial = DRIVER_STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = DRIVER_STATE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let driver: Driver = load(&fake_library()).unwrap();
     let lifecycle = lifecycle(driver);
     let (init0, deinit0) = counts();
@@ -256,7 +306,11 @@ fn dylib_lifecycle_threads_share_one_init() {
         });
         drop(outer);
     }
-    assert_eq!(counts(), (init0 + 1, deinit0 + 1), "exactly one init and one deinit");
+    assert_eq!(
+        counts(),
+        (init0 + 1, deinit0 + 1),
+        "exactly one init and one deinit"
+    );
 }
 
 #[cfg(unix)]
@@ -303,7 +357,11 @@ fn dylib_os_call_captures_errno_op_args_and_call_site() {
     let failure = err.os_failure().unwrap();
     assert_eq!(failure.op, "close");
     assert_eq!(failure.os.code(), Some(BAD_CLOSE_CODE));
-    assert_eq!(failure.location.line(), line, "the os_call! line, not the error module's");
+    assert_eq!(
+        failure.location.line(),
+        line,
+        "the os_call! line, not the error module's"
+    );
     assert_eq!(
         err.to_string(),
         format!(
@@ -318,8 +376,9 @@ fn dylib_os_call_success_and_returned_codes() {
     let ok: crate::Result<i32> =
         crate::os_call!(op: "fsync", path: "/m", fail_if: != 0, code: returned, call: 0);
     assert_eq!(ok.unwrap(), 0);
-    let err = crate::os_call!(op: "posix_fadvise", path: "/m", fail_if: != 0, code: returned, call: 22)
-        .unwrap_err();
+    let err =
+        crate::os_call!(op: "posix_fadvise", path: "/m", fail_if: != 0, code: returned, call: 22)
+            .unwrap_err();
     assert_eq!(err.os_code(), Some(22));
     let null: crate::Result<*const u8> = crate::os_call!(
         op: "mmap", path: "/m", args: { len: 1 }, fail_if: is_null, call: std::ptr::null::<u8>(),

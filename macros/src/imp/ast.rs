@@ -78,10 +78,19 @@ impl<'a> Table<'a> {
             // Named fields always have an ident; skip defensively rather than panic.
             let Some(ident) = &field.ident else { continue };
             let attrs = attr::field_attrs(&field.attrs, &mut errors);
-            fields.push(Field { ident, ty: &field.ty, shape: Shape::of(&field.ty), attrs });
+            fields.push(Field {
+                ident,
+                ty: &field.ty,
+                shape: Shape::of(&field.ty),
+                attrs,
+            });
         }
         errors.finish()?;
-        Ok(Self { ident: &input.ident, generics: &input.generics, fields })
+        Ok(Self {
+            ident: &input.ident,
+            generics: &input.generics,
+            fields,
+        })
     }
 }
 
@@ -118,7 +127,9 @@ impl<'a> Shape<'a> {
         match strip(ty) {
             Type::BareFn(f) => Self::Fn(f),
             Type::Path(path) if path.qself.is_none() => {
-                let Some(last) = path.path.segments.last() else { return Self::Other };
+                let Some(last) = path.path.segments.last() else {
+                    return Self::Other;
+                };
                 if last.ident != "Option" || !is_option_path(&path.path) {
                     return Self::Other;
                 }

@@ -57,7 +57,10 @@ pub(crate) fn field_attrs(attrs: &[Attribute], errors: &mut Errors) -> FieldAttr
 /// The struct itself takes no options; say so instead of ignoring a typo'd attribute.
 pub(crate) fn reject_container_attrs(attrs: &[Attribute], errors: &mut Errors) {
     for attr in attrs.iter().filter(|a| a.path().is_ident("api")) {
-        errors.at(attr, "`#[api(...)]` goes on fields (`symbol = \"…\"`, `optional`), not on the struct");
+        errors.at(
+            attr,
+            "`#[api(...)]` goes on fields (`symbol = \"…\"`, `optional`), not on the struct",
+        );
     }
 }
 
@@ -67,6 +70,9 @@ fn check_symbol(lit: &LitStr, errors: &mut Errors) {
     if value.is_empty() {
         errors.at(lit, "symbol name is empty");
     } else if value.contains('\0') {
-        errors.at(lit, "symbol name contains a NUL byte, which no C symbol can");
+        errors.at(
+            lit,
+            "symbol name contains a NUL byte, which no C symbol can",
+        );
     }
 }

@@ -79,7 +79,10 @@ impl Parse for OsCall {
                 "op" => {
                     let lit: LitStr = input.parse()?;
                     if lit.value().is_empty() {
-                        errors.at(&lit, "`op` names the failing call, e.g. \"open\"; it is empty");
+                        errors.at(
+                            &lit,
+                            "`op` names the failing call, e.g. \"open\"; it is empty",
+                        );
                     }
                     op.replace(lit).is_some()
                 }
@@ -125,7 +128,10 @@ impl Parse for OsCall {
         for (missing, what) in [
             (op.is_none(), "`op: \"name\"` (the failing call's name)"),
             (path.is_none(), "`path: …` (the file the call concerns)"),
-            (fail.is_none(), "`fail_if: …` (when the result means failure)"),
+            (
+                fail.is_none(),
+                "`fail_if: …` (when the result means failure)",
+            ),
             (call.is_none(), "`call: …` (the OS call itself)"),
         ] {
             if missing {
@@ -204,9 +210,12 @@ impl Parse for FailTest {
         }
         let op: BinOp = input.parse()?;
         match op {
-            BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => {
-                Ok(Self::Compare(op, Box::new(input.parse()?)))
-            }
+            BinOp::Eq(_)
+            | BinOp::Ne(_)
+            | BinOp::Lt(_)
+            | BinOp::Le(_)
+            | BinOp::Gt(_)
+            | BinOp::Ge(_) => Ok(Self::Compare(op, Box::new(input.parse()?))),
             _ => Err(syn::Error::new_spanned(
                 op,
                 "`fail_if` takes a comparison operator: `==`, `!=`, `<`, `<=`, `>` or `>=`",

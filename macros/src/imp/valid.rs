@@ -103,8 +103,10 @@ fn check_duplicates(table: &Table<'_>, errors: &mut Errors) {
         by_symbol.entry(field.symbol()).or_default().push(i);
     }
     // Report in field order so diagnostics read top to bottom.
-    let mut groups: Vec<(&String, &Vec<usize>)> =
-        by_symbol.iter().filter(|(_, fields)| fields.len() > 1).collect();
+    let mut groups: Vec<(&String, &Vec<usize>)> = by_symbol
+        .iter()
+        .filter(|(_, fields)| fields.len() > 1)
+        .collect();
     groups.sort_by_key(|(_, fields)| fields[0]);
     for (symbol, indices) in groups {
         let names: Vec<String> = indices
