@@ -1,0 +1,116 @@
+//! fd and mapping counts return to their starting values after 100,000 memfd alloc/free cycles
+//! across 8 threads.
+//!
+//! Alone in its own test binary (one test), so no other test opens fds or maps memory while
+//! the process-wide counts are taken. The count itself runs in a child process started with
+//! one malloc arena (`MALLOC_ARENA_MAX=1`): glibc otherwise creates extra arenas (64 MiB
+//! anonymous reservations it never returns) whenever threads contend, which would show up as
+//! "new mappings" that are the allocator's, not the pool's.
+#![cfg(any(target_os = "linux", target_os = "android"))]
+
+use std::fs;
+
+use loadguard::shm::{Pool, PoolOptions, Provider};
+
+const THREADS: usize = 8;
+const CYCLES: usize = 100_000;
+
+fn fd_count() -> usize {
+    fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+fn maps() -> Vec<String> {
+    fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn map_count() -> usize {
+    maps().len()
+}
+
+/// Each thread allocates, fills, finds and frees `cycles` buffers, keeping a few alive at a
+/// time so frees interleave with other threads' allocations and lookups.
+///
+/// Every thread is joined explicitly (`pthread_join`): a scoped thread that is not may still be
+/// exiting, its stack still mapped, when the scope returns.
+fn churn(pool: &Pool, cycles: usize) {
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut live = Vec::with_capacity(4);
+                    for i in 0..cycles {
+                        let len = 4096 * (1 + (i + t) % 4);
+                        let mut buf = pool.alloc(len).unwrap();
+                        assert_eq!(buf.provider(), &Provider::Memfd);
+                        buf[len - 1] = 1;
+                        let found = pool.find(buf.as_ptr().wrapping_add(len - 1), 1).unwrap();
+                        assert_eq!((found.id, found.offset), (buf.id(), len - 1));
+                        live.push(buf);
+                        if live.len() == 4 {
+                            live.swap_remove(i % 4);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
+}
+
+const CHILD: &str = "LOADGUARD_SHM_BALANCE_CHILD";
+const NAME: &str = "fds_and_mappings_balance_after_100k_cycles_across_8_threads";
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn fds_and_mappings_balance_after_100k_cycles_across_8_threads() {
+    if std::env::var_os(CHILD).is_some() {
+        return count_in_this_process();
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("MALLOC_ARENA_MAX", "1")
+        .env("GLIBC_TUNABLES", "glibc.malloc.arena_max=1")
+        .status()
+        .unwrap();
+    assert!(status.success(), "the counting child failed: {status}");
+}
+
+fn count_in_this_process() {
+    let pool = Pool::with_options(
+        PoolOptions::new()
+            .providers([Provider::Memfd])
+            .fallback(false),
+    );
+    // Warm up with the same threads first: thread stacks and malloc arenas that the C library
+    // caches after the first round are not the pool's and must be in the baseline.
+    churn(&pool, 50);
+    let (fds, before) = (fd_count(), maps());
+    let map_lines = before.len();
+    churn(&pool, CYCLES / THREADS);
+    assert!(pool.is_empty());
+    assert_eq!(fd_count(), fds, "fds leaked");
+    let after = maps();
+    let new: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
+    let gone: Vec<_> = before.iter().filter(|l| !after.contains(l)).collect();
+    assert_eq!(
+        after.len(),
+        map_lines,
+        "mappings leaked: new {new:#?}, gone {gone:#?}"
+    );
+    // And retained buffers are released by the pool's drop.
+    let kept: Vec<_> = (0..100)
+        .map(|_| pool.alloc(4096).unwrap().into_pool())
+        .collect();
+    assert_eq!(pool.len(), kept.len());
+    assert_eq!(fd_count(), fds + 100);
+    drop(pool);
+    assert_eq!(fd_count(), fds, "fds leaked by the pool's drop");
+    assert_eq!(map_count(), map_lines, "mappings leaked by the pool's drop");
+}
