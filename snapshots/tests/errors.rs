@@ -1,0 +1,109 @@
+//! Every kind of loader error, as a user reads it. Call-site line numbers are redacted (they
+//! move with every edit) but the file stays, so a diff still shows where an error comes from.
+
+use std::path::Path;
+
+use loadguard::os::MemoryOs;
+use loadguard::size::{self, Alignment, SizeError};
+use loadguard::{
+    DataLoader as _, Error, FileLoader, LoadMode, LoadOptions, MemoryLoader, OsError, OsFailure,
+    Registry, SegmentInfo, SegmentKind,
+};
+
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"(\.rs):\d+:\d+", "$1:[line]:[col]");
+    settings.add_filter(r"/tmp/\.tmp\w+", "[tmpdir]");
+    settings
+}
+
+fn render(errors: &[(&str, Error)]) -> String {
+    errors.iter().map(|(what, err)| format!("{what}:\n  {err}\n")).collect()
+}
+
+#[test]
+fn os_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.bin");
+    let open = Registry::new().open(&missing, &LoadOptions::new()).unwrap_err();
+    let with_args: Error = OsFailure::new("pread", "/models/a.bin", OsError::from_code(5))
+        .arg("offset", 4096)
+        .arg("len", 65536)
+        .into();
+    let mmap = Error::os("mmap", "/models/a.bin", OsError::from_code(12)).with_arg("len", 1 << 30);
+    let no_code = Error::from_io("open", "/m", &std::io::ErrorKind::NotFound.into());
+    let alloc = loadguard::AlignedBuf::zeroed(usize::MAX - 8, Alignment::DEFAULT, Path::new("/m"))
+        .unwrap_err();
+    settings().bind(|| {
+        insta::assert_snapshot!(render(&[
+            ("missing file", open),
+            ("OS failure with named arguments", with_args),
+            ("mmap out of memory", mmap),
+            ("error without an OS code", no_code),
+            ("allocation that cannot be made", alloc),
+        ]));
+    });
+}
+
+#[test]
+fn range_size_and_option_errors() {
+    let os = MemoryOs::new();
+    os.write("/m/ten.bin", vec![0u8; 10]);
+    let registry = Registry::with_os(os);
+    let session = registry.open("/m/ten.bin", &LoadOptions::new().mode(LoadMode::Read)).unwrap();
+    let out_of_range = session.segment(8, 4).unwrap_err();
+    let overflow = session.segment(u64::MAX, 2).unwrap_err();
+    let loader = MemoryLoader::new(vec![1u8; 3]);
+    let memory = loader.load(2, 2, &SegmentInfo::new(SegmentKind::Constant, 0)).unwrap_err();
+    let too_large = SizeError::TooLarge { what: "file size", value: 5 << 30, bits: 32 }.at("/m/big");
+    let end = size::checked_end(u64::MAX, 1).unwrap_err().at("/m/x");
+    let align = Alignment::new(48).unwrap_err().at("/m/x");
+    let truncated = Error::Truncated { path: "/m/t.bin".into(), offset: 100, file_size: 128 };
+    settings().bind(|| {
+        insta::assert_snapshot!(render(&[
+            ("segment past the end", out_of_range),
+            ("segment whose end overflows", overflow),
+            ("in-memory source", memory),
+            ("file larger than a 32-bit address space", too_large),
+            ("offset + len overflow", end),
+            ("alignment not a power of two", align),
+            ("file shrank while reading", truncated),
+        ]));
+    });
+}
+
+#[test]
+fn read_fallback_is_explained() {
+    struct NoMap(MemoryOs);
+    struct NoMapFile(Box<dyn loadguard::os::OsFile>);
+    impl loadguard::os::Os for NoMap {
+        fn open(&self, path: &Path) -> loadguard::Result<Box<dyn loadguard::os::OsFile>> {
+            Ok(Box::new(NoMapFile(self.0.open(path)?)))
+        }
+    }
+    impl loadguard::os::OsFile for NoMapFile {
+        fn path(&self) -> &Path {
+            self.0.path()
+        }
+        fn key(&self) -> loadguard::os::FileKey {
+            self.0.key()
+        }
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+            self.0.read_at(buf, offset)
+        }
+        fn map(&self, len: usize) -> loadguard::Result<loadguard::os::Mapping> {
+            Err(Error::os("mmap", self.path(), OsError::from_code(19)).with_arg("len", len))
+        }
+    }
+    let os = MemoryOs::new();
+    os.write("/nfs/model.bin", vec![0u8; 32]);
+    let session = Registry::with_os(NoMap(os)).open("/nfs/model.bin", &LoadOptions::new()).unwrap();
+    let loader = FileLoader::open_with(&MemoryOs::new(), "/absent", Alignment::DEFAULT).unwrap_err();
+    settings().bind(|| {
+        insta::assert_snapshot!(format!(
+            "load path: {}\nfile loader on a missing file: {loader}\n",
+            session.load_path()
+        ));
+    });
+    assert_eq!(session.load_path().name(), "read");
+}
