@@ -33,11 +33,11 @@ pub(crate) enum Shape<'a> {
 }
 
 impl<'a> Table<'a> {
-    /// Reads the input. Attribute errors and a struct of the wrong kind are all collected;
-    /// only the rules between fields (duplicates, …) are left to `valid`.
-    pub(crate) fn from_syn(input: &'a DeriveInput) -> syn::Result<Self> {
-        let mut errors = Errors::default();
-        attr::reject_container_attrs(&input.attrs, &mut errors);
+    /// Reads the input, recording attribute errors and a struct of the wrong kind in
+    /// `errors` and going on, so that `valid` can add its findings to the same report. A
+    /// struct without named fields yields a table with no fields.
+    pub(crate) fn from_syn(input: &'a DeriveInput, errors: &mut Errors) -> Self {
+        attr::reject_container_attrs(&input.attrs, errors);
         let named = match &input.data {
             Data::Struct(data) => match &data.fields {
                 Fields::Named(named) => Some(named),
@@ -77,7 +77,7 @@ impl<'a> Table<'a> {
         for field in named.into_iter().flat_map(|named| &named.named) {
             // Named fields always have an ident; skip defensively rather than panic.
             let Some(ident) = &field.ident else { continue };
-            let attrs = attr::field_attrs(&field.attrs, &mut errors);
+            let attrs = attr::field_attrs(&field.attrs, errors);
             fields.push(Field {
                 ident,
                 ty: &field.ty,
@@ -85,12 +85,11 @@ impl<'a> Table<'a> {
                 attrs,
             });
         }
-        errors.finish()?;
-        Ok(Self {
+        Self {
             ident: &input.ident,
             generics: &input.generics,
             fields,
-        })
+        }
     }
 }
 

@@ -18,11 +18,12 @@ pub(crate) fn api_table(input: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(err) => return err.to_compile_error(),
     };
-    match ast::Table::from_syn(&input).and_then(|table| {
-        valid::check(&table)?;
-        Ok(expand::api_table(&table))
-    }) {
-        Ok(tokens) => tokens,
+    // One report: attribute and shape errors from `ast`, then every rule from `valid`.
+    let mut errors = Errors::default();
+    let table = ast::Table::from_syn(&input, &mut errors);
+    valid::check(&table, &mut errors);
+    match errors.finish() {
+        Ok(()) => expand::api_table(&table),
         Err(err) => err.to_compile_error(),
     }
 }

@@ -11,9 +11,8 @@ use super::ast::{Shape, Table};
 /// ABIs a foreign library's functions can have. `extern fn` without a string means "C".
 const ABIS: &[&str] = &["C", "C-unwind", "system", "system-unwind"];
 
-/// Checks the whole table, returning every problem as one combined error.
-pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
-    let mut errors = Errors::default();
+/// Checks the whole table, adding every problem to `errors`.
+pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     if !table.generics.params.is_empty() || table.generics.where_clause.is_some() {
         errors.at(
             table.generics,
@@ -91,8 +90,7 @@ pub(crate) fn check(table: &Table<'_>) -> syn::Result<()> {
             }
         }
     }
-    check_duplicates(table, &mut errors);
-    errors.finish()
+    check_duplicates(table, errors);
 }
 
 /// Two fields resolving one symbol would look it up twice and hide which field the author
