@@ -95,6 +95,8 @@ pub(crate) struct Record {
     start: Start,
     /// Handed back with [`SharedBuffer::into_pool`]: no `SharedBuffer` refers to it any more.
     retained: bool,
+    /// Owns the memory; read for its fd on Unix, elsewhere held only for its `Drop`.
+    #[cfg_attr(not(unix), allow(dead_code))]
     backing: Backing,
 }
 
