@@ -53,6 +53,16 @@ quietly() {
     fi
 }
 
+# retry CMD...: up to 3 attempts, 10 s apart (registry hiccups on a fresh machine).
+retry() {
+    local n
+    for n in 1 2 3; do
+        "$@" && return 0
+        ((n == 3)) || { warn "attempt $n failed, retrying in 10 s: $*"; sleep 10; }
+    done
+    return 1
+}
+
 # ---------------------------------------------------------------- installs
 
 _apt_updated=0
@@ -69,10 +79,10 @@ need_apt() {
     done
     if ((${#missing[@]} == 0)); then info "apt: already installed: $*"; return 0; fi
     if [[ $_apt_updated == 0 ]]; then
-        quietly apt-update "${_sudo[@]}" apt-get update
+        retry quietly apt-update "${_sudo[@]}" apt-get update
         _apt_updated=1
     fi
-    quietly apt-install "${_sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+    retry quietly apt-install "${_sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
     info "apt: installed ${missing[*]}"
 }
 
@@ -87,7 +97,7 @@ need_target() {
     local missing=()
     for t in "${targets[@]}"; do grep -qx "$t" <<<"$have" || missing+=("$t"); done
     if ((${#missing[@]} == 0)); then info "rustup: targets present${tc:+ ($tc)}: ${targets[*]}"; return 0; fi
-    run rustup ${tc:+--toolchain "$tc"} target add "${missing[@]}"
+    retry run rustup ${tc:+--toolchain "$tc"} target add "${missing[@]}"
 }
 
 # need_component TOOLCHAIN COMPONENT...: rustup component add, only for missing components.
@@ -97,7 +107,7 @@ need_component() {
     have="$(rustup +"$tc" component list --installed)"
     for c in "$@"; do grep -q "^$c\(-\|$\)" <<<"$have" || missing+=("$c"); done
     if ((${#missing[@]} == 0)); then info "rustup: components present ($tc): $*"; return 0; fi
-    run rustup component add --toolchain "$tc" "${missing[@]}"
+    retry run rustup component add --toolchain "$tc" "${missing[@]}"
 }
 
 # need_cargo_tool BINARY CRATE: cargo install --locked CRATE unless BINARY is on PATH.
@@ -105,7 +115,7 @@ need_cargo_tool() {
     local bin="$1" crate="$2"
     export PATH="$HOME/.cargo/bin:$PATH"
     if command -v "$bin" >/dev/null 2>&1; then info "cargo tool present: $bin"; return 0; fi
-    quietly "install-$crate" cargo install --locked "$crate"
+    retry quietly "install-$crate" cargo install --locked "$crate"
     info "cargo: installed $crate"
 }
 

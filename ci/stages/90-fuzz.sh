@@ -62,7 +62,6 @@ for t in "${targets[@]}"; do
         -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
         >"$log" 2>&1; then
         grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)' "$log" || true
-        tail -n 1 "$log"
     else
         status=1; failed+=("$t")
         warn "fuzz: $t failed; last 60 lines of $log:"
