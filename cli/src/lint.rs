@@ -34,6 +34,10 @@ pub fn run(args: &Args) -> ExitCode {
         rules: args.rules.clone(),
         config: args.config.clone(),
     };
-    let code = run_lint(&options, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
+    let code = run_lint(
+        &options,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
     ExitCode::from(code)
 }

@@ -30,7 +30,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { paths: Vec::new(), format: Format::Human, rules: None, config: None }
+        Options {
+            paths: Vec::new(),
+            format: Format::Human,
+            rules: None,
+            config: None,
+        }
     }
 }
 
@@ -40,7 +45,11 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Some(path) => Config::load(path),
         None => {
             let default = PathBuf::from("loadguard.toml");
-            if default.is_file() { Config::load(&default) } else { Ok(Config::default()) }
+            if default.is_file() {
+                Config::load(&default)
+            } else {
+                Ok(Config::default())
+            }
         }
     };
     if let (Ok(c), Some(rules)) = (&mut config, &options.rules) {
@@ -55,7 +64,11 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let paths = if options.paths.is_empty() { vec![PathBuf::from(".")] } else { options.paths.clone() };
+    let paths = if options.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        options.paths.clone()
+    };
     let run = lint_paths(&paths, &config);
     let report = render(options.format, &run.findings, Totals { files: run.files });
     if let Err(e) = out.write_all(report.as_bytes()).and_then(|()| out.flush()) {

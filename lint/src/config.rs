@@ -49,14 +49,20 @@ impl Config {
     /// # Errors
     /// Invalid TOML, an unknown table or key, an unknown rule id, or a bad value.
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError(e.to_string()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError(e.to_string()))?;
         let mut config = Config::default();
         for (key, value) in &table {
             if key != "rules" {
-                return Err(ConfigError(format!("unknown key `{key}` (expected `[rules.<id>]` tables)")));
+                return Err(ConfigError(format!(
+                    "unknown key `{key}` (expected `[rules.<id>]` tables)"
+                )));
             }
             let toml::Value::Table(rules) = value else {
-                return Err(ConfigError("`rules` must be a table of `[rules.<id>]` tables".to_owned()));
+                return Err(ConfigError(
+                    "`rules` must be a table of `[rules.<id>]` tables".to_owned(),
+                ));
             };
             for (id, settings) in rules {
                 let rule = known(id)?;
@@ -100,7 +106,10 @@ impl Config {
     /// # Errors
     /// An unknown rule id.
     pub fn restrict_to(&mut self, ids: &[String]) -> Result<(), ConfigError> {
-        let ids = ids.iter().map(|id| known(id).map(|r| r.id)).collect::<Result<Vec<_>, _>>()?;
+        let ids = ids
+            .iter()
+            .map(|id| known(id).map(|r| r.id))
+            .collect::<Result<Vec<_>, _>>()?;
         self.only = Some(ids);
         Ok(())
     }
@@ -108,14 +117,23 @@ impl Config {
     /// Whether a rule runs.
     #[must_use]
     pub fn enabled(&self, rule: &Rule) -> bool {
-        self.only.as_ref().is_none_or(|only| only.contains(&rule.id))
-            && self.rules.get(rule.id).and_then(|s| s.enabled).unwrap_or(true)
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.contains(&rule.id))
+            && self
+                .rules
+                .get(rule.id)
+                .and_then(|s| s.enabled)
+                .unwrap_or(true)
     }
 
     /// The severity a rule's findings are reported with.
     #[must_use]
     pub fn severity(&self, rule: &Rule) -> Severity {
-        self.rules.get(rule.id).and_then(|s| s.severity).unwrap_or(rule.default_severity)
+        self.rules
+            .get(rule.id)
+            .and_then(|s| s.severity)
+            .unwrap_or(rule.default_severity)
     }
 }
 

@@ -46,13 +46,16 @@ impl<'a> FileContext<'a> {
     /// Gathers the facts of a parsed file.
     #[must_use]
     pub fn new(file: &'a syn::File) -> Self {
-        let mut collector = Collector { ctx: FileContext {
-            file,
-            structs: HashMap::new(),
-            field_types: HashMap::new(),
-            drop_types: HashSet::new(),
-            functions: Vec::new(),
-        }, impl_stack: Vec::new() };
+        let mut collector = Collector {
+            ctx: FileContext {
+                file,
+                structs: HashMap::new(),
+                field_types: HashMap::new(),
+                drop_types: HashSet::new(),
+                functions: Vec::new(),
+            },
+            impl_stack: Vec::new(),
+        };
         collector.visit_file(file);
         collector.ctx
     }
@@ -60,12 +63,18 @@ impl<'a> FileContext<'a> {
     /// The type of field `field` of struct `ty`, when the file declares it.
     #[must_use]
     pub fn field_type(&self, ty: &str, field: &str) -> Option<&Type> {
-        self.structs.get(ty)?.iter().find(|(name, _)| name == field).map(|(_, t)| t)
+        self.structs
+            .get(ty)?
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, t)| t)
     }
 
     /// Whether any struct of the file declares a field `field` whose type satisfies `pred`.
     pub fn any_field_type(&self, field: &str, pred: impl Fn(&Type) -> bool) -> bool {
-        self.field_types.get(field).is_some_and(|types| types.iter().any(pred))
+        self.field_types
+            .get(field)
+            .is_some_and(|types| types.iter().any(pred))
     }
 }
 
@@ -82,7 +91,11 @@ struct Collector<'a> {
 
 impl Collector<'_> {
     fn impl_cfg(&self, attrs: &[Attribute]) -> String {
-        let mut cfg = self.impl_stack.last().map(|f| f.cfg.clone()).unwrap_or_default();
+        let mut cfg = self
+            .impl_stack
+            .last()
+            .map(|f| f.cfg.clone())
+            .unwrap_or_default();
         let own = cfg_of(attrs);
         if !own.is_empty() {
             if !cfg.is_empty() {
@@ -99,8 +112,15 @@ impl<'a> Visit<'a> for Collector<'a> {
         let name = node.ident.to_string();
         let mut fields = Vec::new();
         for (index, field) in node.fields.iter().enumerate() {
-            let field_name = field.ident.as_ref().map_or_else(|| index.to_string(), ToString::to_string);
-            self.ctx.field_types.entry(field_name.clone()).or_default().push(field.ty.clone());
+            let field_name = field
+                .ident
+                .as_ref()
+                .map_or_else(|| index.to_string(), ToString::to_string);
+            self.ctx
+                .field_types
+                .entry(field_name.clone())
+                .or_default()
+                .push(field.ty.clone());
             fields.push((field_name, field.ty.clone()));
         }
         self.ctx.structs.entry(name).or_default().extend(fields);
@@ -109,14 +129,21 @@ impl<'a> Visit<'a> for Collector<'a> {
 
     fn visit_item_impl(&mut self, node: &'a syn::ItemImpl) {
         let self_ty = type_name(&node.self_ty);
-        let trait_name = node.trait_.as_ref().and_then(|(_, p, _)| crate::syntax::last_segment(p));
+        let trait_name = node
+            .trait_
+            .as_ref()
+            .and_then(|(_, p, _)| crate::syntax::last_segment(p));
         if trait_name.as_deref() == Some("Drop") {
             if let Some(ty) = &self_ty {
                 self.ctx.drop_types.insert(ty.clone());
             }
         }
         let cfg = self.impl_cfg(&node.attrs);
-        self.impl_stack.push(ImplFrame { self_ty, trait_name, cfg });
+        self.impl_stack.push(ImplFrame {
+            self_ty,
+            trait_name,
+            cfg,
+        });
         syn::visit::visit_item_impl(self, node);
         self.impl_stack.pop();
     }

@@ -56,12 +56,36 @@ pub use finding::{Finding, Severity};
 
 use rules::{Hit, INTERNAL_ERROR, PARSE_ERROR, RULES};
 
+/// Stack reserved for analyzing one file. `syn` and the rules recurse once per nesting level
+/// (several KiB per level in debug builds); [`source::MAX_NESTING`] levels fit with a wide
+/// margin. Only touched pages are committed, so the reservation costs address space, not memory.
+const ANALYSIS_STACK: usize = 256 << 20;
+
 /// Analyzes one file's text: every enabled rule, then suppressions and configured severities.
 ///
 /// `path` is only used to label the findings. Never panics on any input (the `lint_source`
-/// fuzz target checks this); a file that does not parse gives one `parse_error` finding.
+/// fuzz target checks this); a file that does not parse gives one `parse_error` finding. The
+/// work runs on a thread of its own with a large stack, so the caller's stack size does not
+/// matter.
 #[must_use]
 pub fn analyze_source(path: &str, text: &str, config: &Config) -> Vec<Finding> {
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("loadguard-lint".to_owned())
+            .stack_size(ANALYSIS_STACK)
+            .spawn_scoped(scope, || analyze_here(path, text, config));
+        match spawned {
+            Ok(worker) => worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had (resource limits): analyze on the caller's stack.
+            Err(_) => analyze_here(path, text, config),
+        }
+    })
+}
+
+/// [`analyze_source`] on the current thread.
+fn analyze_here(path: &str, text: &str, config: &Config) -> Vec<Finding> {
     let findings = analyze_parsed(path, text, config);
     // Spans of this file are no longer needed: free the thread's span table, which otherwise
     // grows with every file parsed on this thread.
@@ -81,7 +105,10 @@ fn analyze_parsed(path: &str, text: &str, config: &Config) -> Vec<Finding> {
                 column: failure.column,
                 end_line: failure.line,
                 end_column: failure.column,
-                message: format!("this file does not parse, so it was not analyzed: {}", failure.message),
+                message: format!(
+                    "this file does not parse, so it was not analyzed: {}",
+                    failure.message
+                ),
                 source_line: source::line_of(text, failure.line).to_owned(),
             }];
         }
@@ -124,7 +151,6 @@ fn finding(rule: &'static str, severity: Severity, path: &str, text: &str, hit: 
 #[must_use]
 pub fn analyze_source_guarded(path: &str, text: &str, config: &Config) -> Vec<Finding> {
     std::panic::catch_unwind(|| analyze_source(path, text, config)).unwrap_or_else(|_| {
-        proc_macro2::extra::invalidate_current_thread_spans();
         vec![Finding {
             rule: INTERNAL_ERROR,
             severity: Severity::Error,
@@ -133,7 +159,9 @@ pub fn analyze_source_guarded(path: &str, text: &str, config: &Config) -> Vec<Fi
             column: 1,
             end_line: 1,
             end_column: 1,
-            message: "the analyzer panicked on this file (a bug in loadguard-lint; please report it)".to_owned(),
+            message:
+                "the analyzer panicked on this file (a bug in loadguard-lint; please report it)"
+                    .to_owned(),
             source_line: source::line_of(text, 1).to_owned(),
         }]
     })

@@ -27,7 +27,10 @@ impl fmt::Display for ParseFailure {
 /// The 1-based line `n` of `text` (without its line ending), or `""` past the end.
 #[must_use]
 pub fn line_of(text: &str, n: usize) -> &str {
-    text.lines().nth(n.saturating_sub(1)).unwrap_or("").trim_end_matches('\r')
+    text.lines()
+        .nth(n.saturating_sub(1))
+        .unwrap_or("")
+        .trim_end_matches('\r')
 }
 
 /// Parses a whole Rust file, refusing input nested deeper than [`MAX_NESTING`].
@@ -49,7 +52,11 @@ pub fn parse(text: &str) -> Result<syn::File, ParseFailure> {
             // proc-macro2's lexer error says nothing more; this is what it means.
             message = "unbalanced delimiters or an invalid token".to_owned();
         }
-        ParseFailure { line: start.line.max(1), column: start.column + 1, message }
+        ParseFailure {
+            line: start.line.max(1),
+            column: start.column + 1,
+            message,
+        }
     })
 }
 
@@ -115,8 +122,33 @@ fn too_deep(text: &str) -> Option<(usize, usize)> {
 fn keyword_chain(text: &str) -> usize {
     let mut best = 0;
     let mut run = 0;
-    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()) {
-        if matches!(word, "return" | "break" | "box" | "yield" | "move" | "async" | "static" | "mut" | "ref" | "dyn" | "impl" | "const" | "unsafe" | "let" | "in" | "if" | "else" | "loop" | "while" | "match") {
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+    {
+        if matches!(
+            word,
+            "return"
+                | "break"
+                | "box"
+                | "yield"
+                | "move"
+                | "async"
+                | "static"
+                | "mut"
+                | "ref"
+                | "dyn"
+                | "impl"
+                | "const"
+                | "unsafe"
+                | "let"
+                | "in"
+                | "if"
+                | "else"
+                | "loop"
+                | "while"
+                | "match"
+        ) {
             run += 1;
             best = best.max(run);
         } else {

@@ -25,13 +25,29 @@ pub struct Directive {
 pub fn directives(text: &str) -> Vec<Directive> {
     let mut out = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        let Some(comment) = line.find("//").map(|i| &line[i + 2..]) else { continue };
+        let Some(comment) = line.find("//").map(|i| &line[i + 2..]) else {
+            continue;
+        };
         let comment = comment.trim_start_matches(['/', '!']).trim_start();
-        let Some(rest) = comment.strip_prefix("loadguard:") else { continue };
-        let Some(rest) = rest.trim_start().strip_prefix("allow(") else { continue };
-        let Some(close) = rest.find(')') else { continue };
-        let rules = rest[..close].split(',').map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
-        out.push(Directive { line: index + 1, rules, reason: rest[close + 1..].trim().to_owned() });
+        let Some(rest) = comment.strip_prefix("loadguard:") else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix("allow(") else {
+            continue;
+        };
+        let Some(close) = rest.find(')') else {
+            continue;
+        };
+        let rules = rest[..close]
+            .split(',')
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect();
+        out.push(Directive {
+            line: index + 1,
+            rules,
+            reason: rest[close + 1..].trim().to_owned(),
+        });
     }
     out
 }
@@ -59,7 +75,9 @@ impl Suppressions {
                 let l = lines[n - 1].trim_start();
                 !(l.is_empty() || l.starts_with("//") || l.starts_with("#["))
             });
-            let own_line_code = lines.get(d.line - 1).is_some_and(|l| !l.trim_start().starts_with("//"));
+            let own_line_code = lines
+                .get(d.line - 1)
+                .is_some_and(|l| !l.trim_start().starts_with("//"));
             if let Some(next) = next.filter(|_| !own_line_code) {
                 last = next;
                 // Nodes starting on the comment's next lines (their attributes included).
@@ -85,7 +103,9 @@ impl Suppressions {
     /// Whether `rule` is suppressed at `line`.
     #[must_use]
     pub fn covers(&self, rule: &str, line: usize) -> bool {
-        self.ranges.iter().any(|(r, first, last)| r == rule && (*first..=*last).contains(&line))
+        self.ranges
+            .iter()
+            .any(|(r, first, last)| r == rule && (*first..=*last).contains(&line))
     }
 }
 

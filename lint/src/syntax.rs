@@ -111,8 +111,20 @@ pub fn macro_name(mac: &Macro) -> String {
 pub fn is_print_or_log_macro(name: &str) -> bool {
     matches!(
         name,
-        "println" | "eprintln" | "print" | "eprint" | "error" | "warn" | "info" | "debug" | "trace"
-            | "event" | "log" | "write" | "writeln" | "dbg"
+        "println"
+            | "eprintln"
+            | "print"
+            | "eprint"
+            | "error"
+            | "warn"
+            | "info"
+            | "debug"
+            | "trace"
+            | "event"
+            | "log"
+            | "write"
+            | "writeln"
+            | "dbg"
     )
 }
 
@@ -135,8 +147,12 @@ pub fn type_args(ty: &Type) -> Vec<&Type> {
         other => other,
     };
     let Type::Path(p) = ty else { return Vec::new() };
-    let Some(seg) = p.path.segments.last() else { return Vec::new() };
-    let syn::PathArguments::AngleBracketed(args) = &seg.arguments else { return Vec::new() };
+    let Some(seg) = p.path.segments.last() else {
+        return Vec::new();
+    };
+    let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return Vec::new();
+    };
     args.args
         .iter()
         .filter_map(|a| match a {
@@ -149,12 +165,16 @@ pub fn type_args(ty: &Type) -> Vec<&Type> {
 /// Whether the type is (after references) one of `names`, or wraps one of them through the
 /// transparent wrappers in `through` (`Arc<Mutex<HashMap<..>>>` with `through = [Arc, Mutex]`).
 pub fn type_is_or_wraps(ty: &Type, names: &[&str], through: &[&str]) -> bool {
-    let Some(name) = type_name(ty) else { return false };
+    let Some(name) = type_name(ty) else {
+        return false;
+    };
     if names.contains(&name.as_str()) {
         return true;
     }
     through.contains(&name.as_str())
-        && type_args(ty).into_iter().any(|t| type_is_or_wraps(t, names, through))
+        && type_args(ty)
+            .into_iter()
+            .any(|t| type_is_or_wraps(t, names, through))
 }
 
 /// Where a function body can leave early: `?` and `return` (not inside closures, async blocks
@@ -213,7 +233,12 @@ impl<'ast> Visit<'ast> for Exits {
     fn visit_macro(&mut self, mac: &'ast Macro) {
         let name = macro_name(mac);
         if matches!(name.as_str(), "bail" | "ensure" | "try") {
-            self.spans.push(mac.path.segments.last().map_or_else(Span::call_site, |s| s.ident.span()));
+            self.spans.push(
+                mac.path
+                    .segments
+                    .last()
+                    .map_or_else(Span::call_site, |s| s.ident.span()),
+            );
         }
         for e in macro_exprs(mac) {
             self.visit_expr(&e);
@@ -246,7 +271,9 @@ pub fn first_string_literal<T: ToTokens>(node: &T) -> Option<String> {
                     if let Ok(lit) = syn::parse_str::<syn::Lit>(&l.to_string()) {
                         let value = match lit {
                             syn::Lit::Str(s) => s.value(),
-                            syn::Lit::ByteStr(b) => String::from_utf8_lossy(&b.value()).into_owned(),
+                            syn::Lit::ByteStr(b) => {
+                                String::from_utf8_lossy(&b.value()).into_owned()
+                            }
                             syn::Lit::CStr(c) => c.value().to_string_lossy().into_owned(),
                             _ => continue,
                         };
@@ -274,16 +301,47 @@ pub fn is_capitalized(name: &str) -> bool {
 
 /// First words of Win32 functions: capitalized like types, but calls.
 const WIN32_VERBS: &[&str] = &[
-    "Create", "Open", "Get", "Set", "Read", "Write", "Map", "Unmap", "Virtual", "Load", "Free",
-    "Close", "Device", "Flush", "Query", "Duplicate", "Wait", "Lock", "Unlock", "Find", "Nt",
-    "Zw", "Rtl", "Heap", "Local", "Global", "Reg", "Prefetch", "Discard", "Offer", "Reclaim",
-    "Co", "WSA",
+    "Create",
+    "Open",
+    "Get",
+    "Set",
+    "Read",
+    "Write",
+    "Map",
+    "Unmap",
+    "Virtual",
+    "Load",
+    "Free",
+    "Close",
+    "Device",
+    "Flush",
+    "Query",
+    "Duplicate",
+    "Wait",
+    "Lock",
+    "Unlock",
+    "Find",
+    "Nt",
+    "Zw",
+    "Rtl",
+    "Heap",
+    "Local",
+    "Global",
+    "Reg",
+    "Prefetch",
+    "Discard",
+    "Offer",
+    "Reclaim",
+    "Co",
+    "WSA",
 ];
 
 /// Whether a capitalized name looks like a Win32 function (`CreateFileW`, `GetFileSizeEx`)
 /// rather than a type or enum variant (`OwnedHandle`, `Some`).
 pub fn is_win32_function(name: &str) -> bool {
     WIN32_VERBS.iter().any(|v| {
-        name.strip_prefix(v).is_some_and(|rest| rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        name.strip_prefix(v).is_some_and(|rest| {
+            rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
+        })
     })
 }

@@ -8,10 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::config::Config;
 use crate::finding::Finding;
 
-/// Stack size of the analysis threads: `syn` and the rules recurse once per nesting level, and
-/// [`crate::source::MAX_NESTING`] levels of the deepest kind fit comfortably in this.
-const STACK_SIZE: usize = 64 << 20;
-
 /// The outcome of a run over paths.
 #[derive(Debug, Default)]
 pub struct Run {
@@ -37,35 +33,57 @@ pub fn rust_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     for root in paths {
         match std::fs::metadata(root) {
             Ok(meta) if meta.is_file() => {
-                files.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(root.clone());
+                files
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(root.clone());
                 continue;
             }
             Ok(_) => {}
             Err(e) => {
-                errors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(format!("{}: {e}", display(root)));
+                errors
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(format!("{}: {e}", display(root)));
                 continue;
             }
         }
-        ignore::WalkBuilder::new(root).require_git(false).build_parallel().run(|| {
-            Box::new(|entry| {
-                match entry {
-                    Ok(entry) => {
-                        let is_rs = entry.file_type().is_some_and(|t| t.is_file())
-                            && entry.path().extension().is_some_and(|e| e == "rs");
-                        if is_rs {
-                            files.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(entry.into_path());
+        ignore::WalkBuilder::new(root)
+            .require_git(false)
+            .build_parallel()
+            .run(|| {
+                Box::new(|entry| {
+                    match entry {
+                        Ok(entry) => {
+                            let is_rs = entry.file_type().is_some_and(|t| t.is_file())
+                                && entry.path().extension().is_some_and(|e| e == "rs");
+                            if is_rs {
+                                files
+                                    .lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                    .push(entry.into_path());
+                            }
                         }
+                        Err(e) => errors
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(e.to_string()),
                     }
-                    Err(e) => errors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(e.to_string()),
-                }
-                ignore::WalkState::Continue
-            })
-        });
+                    ignore::WalkState::Continue
+                })
+            });
     }
-    let mut files = files.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut files = files
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     files.sort();
     files.dedup();
-    (files, errors.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
+    (
+        files,
+        errors
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
 }
 
 /// Analyzes every Rust file under `paths` with `config`, on as many threads as there are cores.
@@ -82,33 +100,46 @@ pub fn lint_paths(paths: &[PathBuf], config: &Config) -> Run {
 pub fn analyze_files(files: &[PathBuf], config: &Config) -> Run {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Run::default());
-    let workers = std::thread::available_parallelism().map_or(1, usize::from).min(files.len()).max(1);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(files.len())
+        .max(1);
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            let spawned = std::thread::Builder::new().stack_size(STACK_SIZE).spawn_scoped(scope, || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
-                    let outcome = std::fs::read(path).map(|bytes| {
-                        let text = String::from_utf8_lossy(&bytes);
-                        crate::analyze_source_guarded(&display(path), &text, config)
-                    });
-                    let mut run = results.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    match outcome {
-                        Ok(mut findings) => {
-                            run.files += 1;
-                            run.findings.append(&mut findings);
+            let spawned = std::thread::Builder::new()
+                .name("loadguard-walk".to_owned())
+                .spawn_scoped(scope, || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(i) else { break };
+                        let outcome = std::fs::read(path).map(|bytes| {
+                            let text = String::from_utf8_lossy(&bytes);
+                            crate::analyze_source_guarded(&display(path), &text, config)
+                        });
+                        let mut run = results
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        match outcome {
+                            Ok(mut findings) => {
+                                run.files += 1;
+                                run.findings.append(&mut findings);
+                            }
+                            Err(e) => run.io_errors.push(format!("{}: {e}", display(path))),
                         }
-                        Err(e) => run.io_errors.push(format!("{}: {e}", display(path))),
                     }
-                }
-            });
+                });
             if let Err(e) = spawned {
-                results.lock().unwrap_or_else(std::sync::PoisonError::into_inner).io_errors.push(format!("cannot start a worker thread: {e}"));
+                results
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .io_errors
+                    .push(format!("cannot start a worker thread: {e}"));
             }
         }
     });
-    let mut run = results.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut run = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     run.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.io_errors.sort();
     run

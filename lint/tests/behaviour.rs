@@ -8,15 +8,22 @@ use loadguard_lint::cli::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Options, run};
 use loadguard_lint::report::Format;
 use loadguard_lint::{Config, Severity, analyze_source};
 
-const LEAKY_CAST: &str = "fn f(file: &File) -> usize {\n    file.metadata().unwrap().len() as usize\n}\n";
+const LEAKY_CAST: &str =
+    "fn f(file: &File) -> usize {\n    file.metadata().unwrap().len() as usize\n}\n";
 
 fn lines_of(text: &str, config: &Config) -> Vec<(usize, &'static str)> {
-    analyze_source("t.rs", text, config).into_iter().map(|f| (f.line, f.rule)).collect()
+    analyze_source("t.rs", text, config)
+        .into_iter()
+        .map(|f| (f.line, f.rule))
+        .collect()
 }
 
 #[test]
 fn unsuppressed_finding_is_reported() {
-    assert_eq!(lines_of(LEAKY_CAST, &Config::default()), vec![(2, "unchecked_size_cast")]);
+    assert_eq!(
+        lines_of(LEAKY_CAST, &Config::default()),
+        vec![(2, "unchecked_size_cast")]
+    );
 }
 
 #[test]
@@ -40,13 +47,19 @@ fn suppression_on_the_item_covers_its_body() {
 #[test]
 fn suppression_of_another_rule_does_not_apply() {
     let text = "fn f(file: &File) -> usize {\n    // loadguard: allow(map_linear_scan)\n    file.metadata().unwrap().len() as usize\n}\n";
-    assert_eq!(lines_of(text, &Config::default()), vec![(3, "unchecked_size_cast")]);
+    assert_eq!(
+        lines_of(text, &Config::default()),
+        vec![(3, "unchecked_size_cast")]
+    );
 }
 
 #[test]
 fn suppression_does_not_reach_past_the_next_statement() {
     let text = "fn f(file: &File) -> usize {\n    // loadguard: allow(unchecked_size_cast)\n    let a = 1;\n    file.metadata().unwrap().len() as usize\n}\n";
-    assert_eq!(lines_of(text, &Config::default()), vec![(4, "unchecked_size_cast")]);
+    assert_eq!(
+        lines_of(text, &Config::default()),
+        vec![(4, "unchecked_size_cast")]
+    );
 }
 
 #[test]
@@ -61,7 +74,12 @@ fn config_disables_and_sets_severity() {
 
 #[test]
 fn config_rejects_unknown_rules_keys_and_severities() {
-    assert!(Config::from_toml("[rules.no_such_rule]\nenabled = false\n").unwrap_err().0.contains("unknown rule `no_such_rule`"));
+    assert!(
+        Config::from_toml("[rules.no_such_rule]\nenabled = false\n")
+            .unwrap_err()
+            .0
+            .contains("unknown rule `no_such_rule`")
+    );
     assert!(Config::from_toml("[rules.lock_in_drop]\nenable = false\n").is_err());
     assert!(Config::from_toml("[rules.lock_in_drop]\nseverity = \"fatal\"\n").is_err());
     assert!(Config::from_toml("[rule.lock_in_drop]\n").is_err());
@@ -86,7 +104,11 @@ fn unparsable_file_is_one_parse_error() {
 
 #[test]
 fn deep_nesting_is_refused_not_overflowed() {
-    let text = format!("fn f() {{ let x = {}1{}; }}", "(".repeat(100_000), ")".repeat(100_000));
+    let text = format!(
+        "fn f() {{ let x = {}1{}; }}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
     let findings = analyze_source("deep.rs", &text, &Config::default());
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].rule, "parse_error");
@@ -99,16 +121,30 @@ fn write(dir: &Path, name: &str, text: &str) {
     fs::write(path, text).unwrap();
 }
 
-fn run_on(dir: &Path, format: Format, rules: Option<Vec<String>>, config: Option<&str>) -> (u8, String, String) {
+fn run_on(
+    dir: &Path,
+    format: Format,
+    rules: Option<Vec<String>>,
+    config: Option<&str>,
+) -> (u8, String, String) {
     let config_path = config.map(|text| {
         let p = dir.join("cfg.toml");
         fs::write(&p, text).unwrap();
         p
     });
-    let options = Options { paths: vec![dir.to_path_buf()], format, rules, config: config_path };
+    let options = Options {
+        paths: vec![dir.to_path_buf()],
+        format,
+        rules,
+        config: config_path,
+    };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = run(&options, &mut out, &mut err);
-    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
 }
 
 #[test]
@@ -123,11 +159,29 @@ fn exit_codes_clean_findings_and_errors() {
     assert!(out.contains("error[unchecked_size_cast]"), "{out}");
     assert!(out.contains("cast.rs:2:5"), "{out}");
 
-    assert_eq!(run_on(dir.path(), Format::Human, Some(vec!["bogus".into()]), None).0, EXIT_ERROR);
-    assert_eq!(run_on(dir.path(), Format::Human, None, Some("[rules.bogus]\n")).0, EXIT_ERROR);
-    assert_eq!(run_on(dir.path(), Format::Human, Some(vec!["lock_in_drop".into()]), None).0, EXIT_CLEAN);
+    assert_eq!(
+        run_on(dir.path(), Format::Human, Some(vec!["bogus".into()]), None).0,
+        EXIT_ERROR
+    );
+    assert_eq!(
+        run_on(dir.path(), Format::Human, None, Some("[rules.bogus]\n")).0,
+        EXIT_ERROR
+    );
+    assert_eq!(
+        run_on(
+            dir.path(),
+            Format::Human,
+            Some(vec!["lock_in_drop".into()]),
+            None
+        )
+        .0,
+        EXIT_CLEAN
+    );
 
-    let options = Options { paths: vec![dir.path().join("missing")], ..Options::default() };
+    let options = Options {
+        paths: vec![dir.path().join("missing")],
+        ..Options::default()
+    };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     assert_eq!(run(&options, &mut out, &mut err), EXIT_ERROR);
     assert!(String::from_utf8(err).unwrap().contains("missing"));
@@ -142,7 +196,12 @@ fn parse_error_is_reported_and_the_run_continues() {
     assert_eq!(code, EXIT_FINDINGS);
     let rules: Vec<String> = out
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["rule"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["rule"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(rules, ["parse_error", "unchecked_size_cast"]);
 }
@@ -161,9 +220,16 @@ fn walking_respects_gitignore() {
 #[test]
 fn json_is_one_object_per_finding_with_the_required_fields() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "cast.rs", &format!("{LEAKY_CAST}{}", LEAKY_CAST.replace("fn f", "fn g")));
+    write(
+        dir.path(),
+        "cast.rs",
+        &format!("{LEAKY_CAST}{}", LEAKY_CAST.replace("fn f", "fn g")),
+    );
     let (_, out, _) = run_on(dir.path(), Format::Json, None, None);
-    let objects: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let objects: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(objects.len(), 2);
     for (object, line) in objects.iter().zip([2, 5]) {
         assert_eq!(object["rule"], "unchecked_size_cast");
@@ -187,11 +253,19 @@ fn sarif_has_what_code_scanning_requires() {
     assert!(rules.iter().any(|r| r["id"] == "unowned_handle"));
     let result = &run["results"][0];
     assert_eq!(result["ruleId"], "unchecked_size_cast");
-    assert_eq!(rules[usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap()]["id"], "unchecked_size_cast");
+    assert_eq!(
+        rules[usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap()]["id"],
+        "unchecked_size_cast"
+    );
     assert_eq!(result["level"], "error");
     assert!(result["message"]["text"].is_string());
     let location = &result["locations"][0]["physicalLocation"];
-    assert!(location["artifactLocation"]["uri"].as_str().unwrap().ends_with("cast.rs"));
+    assert!(
+        location["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("cast.rs")
+    );
     assert_eq!(location["region"]["startLine"], 2);
     assert_eq!(location["region"]["startColumn"], 5);
 }

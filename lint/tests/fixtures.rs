@@ -22,18 +22,25 @@ fn expected(text: &str) -> BTreeSet<(usize, String)> {
 }
 
 fn check(rule: &str, kind: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rule).join(format!("{kind}.rs"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rule)
+        .join(format!("{kind}.rs"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let want = expected(&text);
     if kind == "positive" {
-        assert!(want.iter().any(|(_, r)| r == rule), "{rule}: the positive fixture marks no finding of its rule");
+        assert!(
+            want.iter().any(|(_, r)| r == rule),
+            "{rule}: the positive fixture marks no finding of its rule"
+        );
     } else {
         assert!(want.is_empty(), "{rule}: a negative fixture has markers");
     }
-    let got: BTreeSet<(usize, String)> = analyze_source(&format!("{rule}/{kind}.rs"), &text, &Config::default())
-        .into_iter()
-        .map(|f| (f.line, f.rule.to_owned()))
-        .collect();
+    let got: BTreeSet<(usize, String)> =
+        analyze_source(&format!("{rule}/{kind}.rs"), &text, &Config::default())
+            .into_iter()
+            .map(|f| (f.line, f.rule.to_owned()))
+            .collect();
     let missing: Vec<_> = want.difference(&got).collect();
     let unexpected: Vec<_> = got.difference(&want).collect();
     assert!(

@@ -31,7 +31,11 @@ pub fn render(findings: &[Finding], totals: Totals) -> String {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// Renders one finding.
@@ -57,8 +61,15 @@ pub fn render_one(out: &mut String, f: &Finding) {
 fn carets(f: &Finding) -> String {
     let chars: Vec<char> = f.source_line.chars().collect();
     let start = f.column.saturating_sub(1).min(chars.len());
-    let end = if f.end_line == f.line { f.end_column.saturating_sub(1).min(chars.len()) } else { chars.len() };
-    let mut out: String = chars[..start].iter().map(|&c| if c == '\t' { '\t' } else { ' ' }).collect();
+    let end = if f.end_line == f.line {
+        f.end_column.saturating_sub(1).min(chars.len())
+    } else {
+        chars.len()
+    };
+    let mut out: String = chars[..start]
+        .iter()
+        .map(|&c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
     let width = end.saturating_sub(start).max(1);
     out.push_str(&"^".repeat(width));
     out

@@ -60,7 +60,10 @@ pub fn explanation(rule: &str) -> (&'static str, &'static str) {
             "a file that does not parse cannot be checked, so its bugs would go unreported",
             "fix the syntax error (or exclude generated files with `.gitignore`)",
         ),
-        INTERNAL_ERROR => ("the analyzer itself failed on this file", "report it with the file attached"),
+        INTERNAL_ERROR => (
+            "the analyzer itself failed on this file",
+            "report it with the file attached",
+        ),
         _ => ("", ""),
     }
 }

@@ -21,14 +21,21 @@ fn level(severity: Severity) -> &'static str {
 
 /// Every rule id the tool can report, in `ruleIndex` order.
 fn rule_ids() -> Vec<&'static str> {
-    RULES.iter().map(|r| r.id).chain([PARSE_ERROR, INTERNAL_ERROR]).collect()
+    RULES
+        .iter()
+        .map(|r| r.id)
+        .chain([PARSE_ERROR, INTERNAL_ERROR])
+        .collect()
 }
 
 fn descriptor(id: &str) -> Value {
     let (why, fix) = explanation(id);
     let (summary, default) = match crate::rules::by_id(id) {
         Some(rule) => (rule.summary, rule.default_severity),
-        None if id == PARSE_ERROR => ("the file does not parse and was not analyzed", Severity::Error),
+        None if id == PARSE_ERROR => (
+            "the file does not parse and was not analyzed",
+            Severity::Error,
+        ),
         None => ("the analyzer failed on this file", Severity::Error),
     };
     json!({

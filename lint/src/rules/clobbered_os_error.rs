@@ -30,25 +30,66 @@ pub const RULE: Rule = Rule {
 };
 
 /// Calls that read the thread's last OS error.
-const READS: &[&str] = &["last_os_error", "GetLastError", "errno", "__errno_location", "__error", "WSAGetLastError"];
+const READS: &[&str] = &[
+    "last_os_error",
+    "GetLastError",
+    "errno",
+    "__errno_location",
+    "__error",
+    "WSAGetLastError",
+];
 
 /// Safe-looking calls that still clobber the OS error (they close or free something).
 const RELEASES: &[&str] = &[
-    "close", "CloseHandle", "munmap", "UnmapViewOfFile", "dlclose", "FreeLibrary", "fclose", "free",
-    "drop", "unlink", "remove_file", "closedir", "VirtualFree", "CoTaskMemFree", "LocalFree",
+    "close",
+    "CloseHandle",
+    "munmap",
+    "UnmapViewOfFile",
+    "dlclose",
+    "FreeLibrary",
+    "fclose",
+    "free",
+    "drop",
+    "unlink",
+    "remove_file",
+    "closedir",
+    "VirtualFree",
+    "CoTaskMemFree",
+    "LocalFree",
 ];
 
 /// Calls that do not touch the OS even inside `unsafe`.
 const PURE: &[&str] = &[
-    "null", "null_mut", "size_of", "align_of", "from_raw_parts", "from_raw_parts_mut",
-    "slice_from_raw_parts", "addr_of", "addr_of_mut", "new", "from", "default", "with_capacity",
-    "zeroed", "uninit", "transmute", "read_unaligned", "write_unaligned", "copy_nonoverlapping",
+    "null",
+    "null_mut",
+    "size_of",
+    "align_of",
+    "from_raw_parts",
+    "from_raw_parts_mut",
+    "slice_from_raw_parts",
+    "addr_of",
+    "addr_of_mut",
+    "new",
+    "from",
+    "default",
+    "with_capacity",
+    "zeroed",
+    "uninit",
+    "transmute",
+    "read_unaligned",
+    "write_unaligned",
+    "copy_nonoverlapping",
 ];
 
 fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();
     for function in &ctx.functions {
-        walk_stmts(&function.block.stmts, None, function.sig.unsafety.is_some(), &mut hits);
+        walk_stmts(
+            &function.block.stmts,
+            None,
+            function.sig.unsafety.is_some(),
+            &mut hits,
+        );
     }
     hits
 }
@@ -85,13 +126,21 @@ fn walk_stmts(stmts: &[Stmt], branch: Option<Branch<'_>>, in_unsafe: bool, hits:
 fn walk_branches(e: &Expr, stmts: &[Stmt], k: usize, in_unsafe: bool, hits: &mut Vec<Hit>) -> bool {
     match e {
         Expr::If(i) => {
-            let branch = Branch { parent: stmts, index: k, cond: &i.cond };
+            let branch = Branch {
+                parent: stmts,
+                index: k,
+                cond: &i.cond,
+            };
             walk_stmts(&i.then_branch.stmts, Some(branch), in_unsafe, hits);
             let mut els = i.else_branch.as_ref().map(|(_, e)| &**e);
             while let Some(e) = els {
                 match e {
                     Expr::If(inner) => {
-                        let branch = Branch { parent: stmts, index: k, cond: &inner.cond };
+                        let branch = Branch {
+                            parent: stmts,
+                            index: k,
+                            cond: &inner.cond,
+                        };
                         walk_stmts(&inner.then_branch.stmts, Some(branch), in_unsafe, hits);
                         els = inner.else_branch.as_ref().map(|(_, e)| &**e);
                     }
@@ -105,7 +154,11 @@ fn walk_branches(e: &Expr, stmts: &[Stmt], k: usize, in_unsafe: bool, hits: &mut
             true
         }
         Expr::Match(m) => {
-            let branch = Branch { parent: stmts, index: k, cond: &m.expr };
+            let branch = Branch {
+                parent: stmts,
+                index: k,
+                cond: &m.expr,
+            };
             for arm in &m.arms {
                 match &*arm.body {
                     Expr::Block(b) => walk_stmts(&b.block.stmts, Some(branch), in_unsafe, hits),
@@ -158,7 +211,13 @@ fn read_span(tokens: TokenStream) -> Option<Span> {
     None
 }
 
-fn evaluate(read: Span, before: &[Stmt], branch: Option<Branch<'_>>, in_unsafe: bool, hits: &mut Vec<Hit>) {
+fn evaluate(
+    read: Span,
+    before: &[Stmt],
+    branch: Option<Branch<'_>>,
+    in_unsafe: bool,
+    hits: &mut Vec<Hit>,
+) {
     let clobber = match branch {
         Some(branch) => first_clobber(before, in_unsafe, true).or_else(|| {
             let start = failing_statement(branch)?;
@@ -203,7 +262,12 @@ fn collect_idents(tokens: TokenStream, out: &mut Vec<String>) {
 }
 
 fn has_call(stmt: &Stmt, in_unsafe: bool, releases_too: bool) -> bool {
-    let mut finder = Clobbers { in_unsafe, any_ffi: true, releases_too, found: None };
+    let mut finder = Clobbers {
+        in_unsafe,
+        any_ffi: true,
+        releases_too,
+        found: None,
+    };
     finder.visit_stmt(stmt);
     finder.found.is_some()
 }
@@ -212,7 +276,12 @@ fn has_call(stmt: &Stmt, in_unsafe: bool, releases_too: bool) -> bool {
 /// `unsafe`; always, releases and printing / logging macros.
 fn first_clobber(stmts: &[Stmt], in_unsafe: bool, any_ffi: bool) -> Option<(String, Span)> {
     stmts.iter().find_map(|s| {
-        let mut finder = Clobbers { in_unsafe, any_ffi, releases_too: true, found: None };
+        let mut finder = Clobbers {
+            in_unsafe,
+            any_ffi,
+            releases_too: true,
+            found: None,
+        };
         finder.visit_stmt(s);
         finder.found
     })
@@ -241,9 +310,16 @@ impl<'a> Visit<'a> for Clobbers {
                 let ffi = self.in_unsafe
                     && !is_read
                     && !PURE.contains(&name.as_str())
-                    && (!crate::syntax::is_capitalized(&name) || crate::syntax::is_win32_function(&name));
-                if (self.releases_too && release) || (self.any_ffi && ffi && (self.releases_too || !release)) {
-                    self.found = Some((name, f.path.segments.last().map_or_else(Span::call_site, |s| s.ident.span())));
+                    && (!crate::syntax::is_capitalized(&name)
+                        || crate::syntax::is_win32_function(&name));
+                if (self.releases_too && release) || (!release && self.any_ffi && ffi) {
+                    self.found = Some((
+                        name,
+                        f.path
+                            .segments
+                            .last()
+                            .map_or_else(Span::call_site, |s| s.ident.span()),
+                    ));
                 }
             }
         }
@@ -251,7 +327,13 @@ impl<'a> Visit<'a> for Clobbers {
     }
     fn visit_macro(&mut self, mac: &'a syn::Macro) {
         if self.found.is_none() && self.releases_too && is_print_or_log_macro(&macro_name(mac)) {
-            self.found = Some((format!("{}!", macro_name(mac)), mac.path.segments.last().map_or_else(Span::call_site, |s| s.ident.span())));
+            self.found = Some((
+                format!("{}!", macro_name(mac)),
+                mac.path
+                    .segments
+                    .last()
+                    .map_or_else(Span::call_site, |s| s.ident.span()),
+            ));
         }
     }
     fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}

@@ -33,7 +33,17 @@ pub const RULE: Rule = Rule {
 };
 
 const INIT_WORDS: &[&str] = &["init", "initialize", "startup"];
-const DEINIT_WORDS: &[&str] = &["deinit", "uninit", "uninitialize", "shutdown", "cleanup", "teardown", "finalize", "destroy", "terminate"];
+const DEINIT_WORDS: &[&str] = &[
+    "deinit",
+    "uninit",
+    "uninitialize",
+    "shutdown",
+    "cleanup",
+    "teardown",
+    "finalize",
+    "destroy",
+    "terminate",
+];
 const QUERY_WORDS: &[&str] = &["is", "get", "or", "has", "was", "ensure", "lazy", "once"];
 
 /// Splits `CoInitializeEx` / `backend_init` / `cuInit` into lowercase words.
@@ -84,11 +94,18 @@ struct Site {
 }
 
 fn is_constructor(f: &Function<'_>) -> bool {
-    let has_self = f.sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Receiver(_)));
+    let has_self = f
+        .sig
+        .inputs
+        .iter()
+        .any(|i| matches!(i, syn::FnArg::Receiver(_)));
     let returns_self = match &f.sig.output {
         ReturnType::Type(_, ty) => {
             let t = text(&**ty);
-            t.contains("Self") || f.self_ty.as_ref().is_some_and(|s| type_name(ty).as_deref() == Some(s) || t.contains(s.as_str()))
+            t.contains("Self")
+                || f.self_ty
+                    .as_ref()
+                    .is_some_and(|s| type_name(ty).as_deref() == Some(s) || t.contains(s.as_str()))
         }
         ReturnType::Default => false,
     };
@@ -96,21 +113,31 @@ fn is_constructor(f: &Function<'_>) -> bool {
 }
 
 fn consumes_self_and_forgets(f: &Function<'_>) -> bool {
-    let by_value = f.sig.inputs.iter().any(|i| matches!(i, syn::FnArg::Receiver(r) if r.reference.is_none()));
+    let by_value = f
+        .sig
+        .inputs
+        .iter()
+        .any(|i| matches!(i, syn::FnArg::Receiver(r) if r.reference.is_none()));
     by_value && (mentions(f.block, "forget") || mentions(f.block, "ManuallyDrop"))
 }
 
 fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
     let mut by_type: HashMap<&str, Vec<Site>> = HashMap::new();
     for (index, function) in ctx.functions.iter().enumerate() {
-        let Some(ty) = &function.self_ty else { continue };
+        let Some(ty) = &function.self_ty else {
+            continue;
+        };
         if function.trait_name.is_some() && function.trait_name.as_deref() != Some("Drop") {
             continue;
         }
         if consumes_self_and_forgets(function) {
             continue;
         }
-        let mut finder = Calls { guarded: 0, sites: Vec::new(), function: index };
+        let mut finder = Calls {
+            guarded: 0,
+            sites: Vec::new(),
+            function: index,
+        };
         finder.visit_block(function.block);
         by_type.entry(ty.as_str()).or_default().extend(finder.sites);
     }
@@ -127,7 +154,9 @@ fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
                     && other.function != site.function
                     && there.cfg == here.cfg
                     && !(is_constructor(here) && is_constructor(there))
-                    && [here, there].iter().any(|f| !is_constructor(f) && (f.is_pub || f.trait_name.is_some()))
+                    && [here, there]
+                        .iter()
+                        .any(|f| !is_constructor(f) && (f.is_pub || f.trait_name.is_some()))
             });
             if let Some(other) = earlier {
                 let there = &ctx.functions[other.function];
@@ -163,7 +192,12 @@ impl Calls {
             return;
         }
         if let Some(kind) = lifecycle(name) {
-            self.sites.push(Site { callee, kind, function: self.function, span });
+            self.sites.push(Site {
+                callee,
+                kind,
+                function: self.function,
+                span,
+            });
         }
     }
 }
@@ -186,7 +220,11 @@ impl<'a> Visit<'a> for Calls {
     fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
         if let Expr::Path(f) = &*node.func {
             if let Some(name) = last_segment(&f.path) {
-                let span = f.path.segments.last().map_or_else(Span::call_site, |s| s.ident.span());
+                let span = f
+                    .path
+                    .segments
+                    .last()
+                    .map_or_else(Span::call_site, |s| s.ident.span());
                 self.record(text(&f.path).replace(' ', ""), &name, span);
             }
         }

@@ -43,7 +43,10 @@ fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
     // (impl type) → loads of all its methods, with the method they are in.
     let mut per_impl: HashMap<String, Vec<(String, Load)>> = HashMap::new();
     for function in &ctx.functions {
-        let mut finder = Loads { cfg: vec![function.cfg.clone()], loads: Vec::new() };
+        let mut finder = Loads {
+            cfg: vec![function.cfg.clone()],
+            loads: Vec::new(),
+        };
         finder.visit_block(function.block);
         let mut seen: Vec<&Load> = Vec::new();
         for load in &finder.loads {
@@ -65,8 +68,14 @@ fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
     for (_, loads) in types {
         for (i, (function, load)) in loads.iter().enumerate() {
             // Only across methods: within one method it was reported above.
-            if let Some((_, first)) = loads[..i].iter().find(|(f, l)| f != function && same(l, load)) {
-                if !loads[..i].iter().any(|(f, l)| f == function && same(l, load)) {
+            if let Some((_, first)) = loads[..i]
+                .iter()
+                .find(|(f, l)| f != function && same(l, load))
+            {
+                if !loads[..i]
+                    .iter()
+                    .any(|(f, l)| f == function && same(l, load))
+                {
                     hits.push(duplicate(load, first.span.start().line));
                 }
             }
@@ -82,7 +91,10 @@ fn same(a: &Load, b: &Load) -> bool {
 fn duplicate(load: &Load, first_line: usize) -> Hit {
     Hit::at(
         load.span,
-        format!("symbol `{}` is resolved again from `{}` (first resolved on line {first_line})", load.symbol, load.library),
+        format!(
+            "symbol `{}` is resolved again from `{}` (first resolved on line {first_line})",
+            load.symbol, load.library
+        ),
     )
 }
 
@@ -104,8 +116,19 @@ impl Loads {
     }
 
     fn push(&mut self, library: String, symbol: String, span: Span) {
-        let cfg = self.cfg.iter().filter(|c| !c.is_empty()).cloned().collect::<Vec<_>>().join(" & ");
-        self.loads.push(Load { library, symbol, cfg, span });
+        let cfg = self
+            .cfg
+            .iter()
+            .filter(|c| !c.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" & ");
+        self.loads.push(Load {
+            library,
+            symbol,
+            cfg,
+            span,
+        });
     }
 }
 
@@ -156,10 +179,16 @@ impl<'a> Visit<'a> for Loads {
         self.with_cfg(&node.attrs, |s| {
             if let Expr::Path(f) = &*node.func {
                 let name = last_segment(&f.path).unwrap_or_default();
-                if matches!(name.as_str(), "dlsym" | "dlvsym" | "GetProcAddress") && node.args.len() >= 2 {
+                if matches!(name.as_str(), "dlsym" | "dlvsym" | "GetProcAddress")
+                    && node.args.len() >= 2
+                {
                     let library = text(&node.args[0]);
                     if let Some(symbol) = node.args.iter().skip(1).find_map(first_string_literal) {
-                        let span = f.path.segments.last().map_or_else(Span::call_site, |seg| seg.ident.span());
+                        let span = f
+                            .path
+                            .segments
+                            .last()
+                            .map_or_else(Span::call_site, |seg| seg.ident.span());
                         s.push(library, symbol, span);
                     }
                 }

@@ -41,8 +41,14 @@ fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
         if function.trait_name.as_deref() != Some("Drop") || function.name != "drop" {
             continue;
         }
-        let Some(self_ty) = &function.self_ty else { continue };
-        let mut finder = Locks { ctx, self_ty, hits: Vec::new() };
+        let Some(self_ty) = &function.self_ty else {
+            continue;
+        };
+        let mut finder = Locks {
+            ctx,
+            self_ty,
+            hits: Vec::new(),
+        };
         finder.visit_block(function.block);
         hits.append(&mut finder.hits);
     }
@@ -58,8 +64,10 @@ struct Locks<'c, 'a> {
 impl<'a> Visit<'a> for Locks<'_, '_> {
     fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
         let method = node.method.to_string();
-        if matches!(method.as_str(), "lock" | "read" | "write" | "try_lock" | "try_read" | "try_write")
-            && node.args.is_empty()
+        if matches!(
+            method.as_str(),
+            "lock" | "read" | "write" | "try_lock" | "try_read" | "try_write"
+        ) && node.args.is_empty()
         {
             if let Expr::Field(field) = peel(&node.receiver) {
                 let is_self = matches!(peel(&field.base), Expr::Path(p) if p.path.is_ident("self"));
@@ -68,7 +76,10 @@ impl<'a> Visit<'a> for Locks<'_, '_> {
                     syn::Member::Unnamed(i) => i.index.to_string(),
                 };
                 if is_self
-                    && self.ctx.field_type(self.self_ty, &member).is_some_and(is_owned_lock)
+                    && self
+                        .ctx
+                        .field_type(self.self_ty, &member)
+                        .is_some_and(is_owned_lock)
                 {
                     self.hits.push(Hit::between(
                         node.receiver.span(),

@@ -30,10 +30,27 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-const MAPS: &[&str] = &["HashMap", "BTreeMap", "IndexMap", "FxHashMap", "AHashMap", "DashMap"];
+const MAPS: &[&str] = &[
+    "HashMap",
+    "BTreeMap",
+    "IndexMap",
+    "FxHashMap",
+    "AHashMap",
+    "DashMap",
+];
 const WRAPPERS: &[&str] = &[
-    "Arc", "Rc", "Mutex", "RwLock", "RefCell", "Box", "OnceLock", "OnceCell", "LazyLock", "Lazy",
-    "ManuallyDrop", "Option",
+    "Arc",
+    "Rc",
+    "Mutex",
+    "RwLock",
+    "RefCell",
+    "Box",
+    "OnceLock",
+    "OnceCell",
+    "LazyLock",
+    "Lazy",
+    "ManuallyDrop",
+    "Option",
 ];
 const SEARCHES: &[&str] = &["find", "position", "any", "find_map", "filter", "rposition"];
 
@@ -47,7 +64,10 @@ fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
     if maps.names.is_empty() {
         return Vec::new();
     }
-    let mut scans = Scans { maps: &maps.names, hits: Vec::new() };
+    let mut scans = Scans {
+        maps: &maps.names,
+        hits: Vec::new(),
+    };
     scans.visit_file(ctx.file);
     scans.hits
 }
@@ -112,8 +132,17 @@ fn receiver_name(e: &Expr) -> Option<String> {
             if (m.args.is_empty()
                 && matches!(
                     m.method.to_string().as_str(),
-                    "lock" | "read" | "write" | "borrow" | "borrow_mut" | "unwrap" | "as_ref"
-                        | "as_mut" | "deref" | "get" | "get_mut"
+                    "lock"
+                        | "read"
+                        | "write"
+                        | "borrow"
+                        | "borrow_mut"
+                        | "unwrap"
+                        | "as_ref"
+                        | "as_mut"
+                        | "deref"
+                        | "get"
+                        | "get_mut"
                 ))
                 || matches!(m.method.to_string().as_str(), "expect" | "unwrap_or_else") =>
         {
@@ -158,7 +187,13 @@ fn is_key(e: &Expr, key: &Key) -> bool {
             if m.args.is_empty()
                 && matches!(
                     m.method.to_string().as_str(),
-                    "as_str" | "as_path" | "as_ref" | "borrow" | "as_os_str" | "deref" | "as_slice"
+                    "as_str"
+                        | "as_path"
+                        | "as_ref"
+                        | "borrow"
+                        | "as_os_str"
+                        | "deref"
+                        | "as_slice"
                         | "as_bytes"
                 ) =>
         {
@@ -183,7 +218,9 @@ fn compares_key(e: &Expr, key: &Key) -> bool {
     }
     impl<'a> Visit<'a> for Finder<'_> {
         fn visit_expr_binary(&mut self, node: &'a syn::ExprBinary) {
-            if matches!(node.op, BinOp::Eq(_)) && (is_key(&node.left, self.key) || is_key(&node.right, self.key)) {
+            if matches!(node.op, BinOp::Eq(_))
+                && (is_key(&node.left, self.key) || is_key(&node.right, self.key))
+            {
                 self.found = true;
             }
             syn::visit::visit_expr_binary(self, node);
@@ -218,13 +255,25 @@ impl<'a> Visit<'a> for Scans<'_> {
             if let Expr::MethodCall(iter) = peel(&node.receiver) {
                 let iter_method = iter.method.to_string();
                 let keys_only = iter_method == "keys";
-                let is_iter = matches!(iter_method.as_str(), "iter" | "iter_mut" | "into_iter" | "keys");
+                let is_iter = matches!(
+                    iter_method.as_str(),
+                    "iter" | "iter_mut" | "into_iter" | "keys"
+                );
                 if let (true, Some(map), Some(Expr::Closure(closure))) =
                     (is_iter, receiver_name(&iter.receiver), node.args.first())
                 {
-                    let key = closure.inputs.first().and_then(|p| key_of_pattern(p, keys_only));
-                    if self.maps.contains(&map) && key.is_some_and(|k| compares_key(&closure.body, &k)) {
-                        self.hits.push(Hit::between(iter.receiver.span(), node.span(), Self::message(&map)));
+                    let key = closure
+                        .inputs
+                        .first()
+                        .and_then(|p| key_of_pattern(p, keys_only));
+                    if self.maps.contains(&map)
+                        && key.is_some_and(|k| compares_key(&closure.body, &k))
+                    {
+                        self.hits.push(Hit::between(
+                            iter.receiver.span(),
+                            node.span(),
+                            Self::message(&map),
+                        ));
                     }
                 }
             }
@@ -234,7 +283,12 @@ impl<'a> Visit<'a> for Scans<'_> {
 
     fn visit_expr_for_loop(&mut self, node: &'a syn::ExprForLoop) {
         let (source, keys_only) = match peel(&node.expr) {
-            Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "iter" | "iter_mut" | "into_iter") => {
+            Expr::MethodCall(m)
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "iter" | "iter_mut" | "into_iter"
+                ) =>
+            {
                 (receiver_name(&m.receiver), false)
             }
             Expr::MethodCall(m) if m.method == "keys" => (receiver_name(&m.receiver), true),
@@ -250,7 +304,11 @@ impl<'a> Visit<'a> for Scans<'_> {
                     })
                 });
                 if compares {
-                    self.hits.push(Hit::between(node.for_token.span, node.expr.span(), Self::message(&map)));
+                    self.hits.push(Hit::between(
+                        node.for_token.span,
+                        node.expr.span(),
+                        Self::message(&map),
+                    ));
                 }
             }
         }

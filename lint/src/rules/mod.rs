@@ -63,7 +63,11 @@ impl Hit {
         if end < start {
             end = start;
         }
-        Hit { start, end, message: message.into() }
+        Hit {
+            start,
+            end,
+            message: message.into(),
+        }
     }
 }
 

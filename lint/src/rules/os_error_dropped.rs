@@ -17,7 +17,10 @@ use syn::{BinOp, Expr, Pat, Stmt};
 use crate::context::FileContext;
 use crate::finding::Severity;
 use crate::rules::{Hit, Rule};
-use crate::syntax::{is_capitalized, is_win32_function, last_segment, macro_name, mentions, parent_segment, peel, tokens_any_ident};
+use crate::syntax::{
+    is_capitalized, is_win32_function, last_segment, macro_name, mentions, parent_segment, peel,
+    tokens_any_ident,
+};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -48,7 +51,10 @@ fn is_os_error_ident(ident: &str) -> bool {
 fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();
     for function in &ctx.functions {
-        let mut blocks = BlockVisitor { in_unsafe: function.sig.unsafety.is_some(), hits: &mut hits };
+        let mut blocks = BlockVisitor {
+            in_unsafe: function.sig.unsafety.is_some(),
+            hits: &mut hits,
+        };
         blocks.visit_block(function.block);
     }
     hits
@@ -78,7 +84,10 @@ fn check_block(stmts: &[Stmt], fn_unsafe: bool, hits: &mut Vec<Hit>) {
     let mut captured: Vec<String> = Vec::new();
     for (k, stmt) in stmts.iter().enumerate() {
         if let Stmt::Local(l) = stmt {
-            if l.init.as_ref().is_some_and(|i| tokens_any_ident(i.expr.to_token_stream(), &is_os_error_ident)) {
+            if l.init
+                .as_ref()
+                .is_some_and(|i| tokens_any_ident(i.expr.to_token_stream(), &is_os_error_ident))
+            {
                 if let Pat::Ident(p) = &l.pat {
                     captured.push(p.ident.to_string());
                 }
@@ -94,21 +103,34 @@ fn check_block(stmts: &[Stmt], fn_unsafe: bool, hits: &mut Vec<Hit>) {
         };
         match peel(expr) {
             Expr::If(i) => {
-                let Some(call) = failure_check(&i.cond, &stmts[..k], fn_unsafe) else { continue };
-                if let Some(span) = error_without_os_error(&i.then_branch.to_token_stream(), &i.then_branch, &captured) {
+                let Some(call) = failure_check(&i.cond, &stmts[..k], fn_unsafe) else {
+                    continue;
+                };
+                if let Some(span) = error_without_os_error(
+                    &i.then_branch.to_token_stream(),
+                    &i.then_branch,
+                    &captured,
+                ) {
                     hits.push(hit(span, &call));
                 }
             }
             Expr::Match(m) => {
-                let Some(call) = os_call_in(&m.expr, fn_unsafe).or_else(|| bound_from_os_call(&m.expr, &stmts[..k], fn_unsafe)) else {
+                let Some(call) = os_call_in(&m.expr, fn_unsafe)
+                    .or_else(|| bound_from_os_call(&m.expr, &stmts[..k], fn_unsafe))
+                else {
                     continue;
                 };
                 for arm in &m.arms {
                     if !is_failure_pattern(&arm.pat) {
                         continue;
                     }
-                    let block = syn::Block { brace_token: Default::default(), stmts: vec![Stmt::Expr((*arm.body).clone(), None)] };
-                    if let Some(span) = error_without_os_error(&arm.body.to_token_stream(), &block, &captured) {
+                    let block = syn::Block {
+                        brace_token: Default::default(),
+                        stmts: vec![Stmt::Expr((*arm.body).clone(), None)],
+                    };
+                    if let Some(span) =
+                        error_without_os_error(&arm.body.to_token_stream(), &block, &captured)
+                    {
                         hits.push(hit(span, &call));
                     }
                 }
@@ -119,7 +141,12 @@ fn check_block(stmts: &[Stmt], fn_unsafe: bool, hits: &mut Vec<Hit>) {
 }
 
 fn hit(span: Span, call: &str) -> Hit {
-    Hit::at(span, format!("this branch handles a failed `{call}` but returns an error that does not carry the OS error"))
+    Hit::at(
+        span,
+        format!(
+            "this branch handles a failed `{call}` but returns an error that does not carry the OS error"
+        ),
+    )
 }
 
 /// If `cond` tests the result of an OS call, the call's name.
@@ -147,15 +174,26 @@ fn failure_check(cond: &Expr, before: &[Stmt], fn_unsafe: bool) -> Option<String
 fn is_failure_value(e: &Expr) -> bool {
     match peel(e) {
         // `-1` in a pattern parses as one negative literal.
-        Expr::Lit(l) => matches!(&l.lit, syn::Lit::Int(i) if matches!(i.base10_digits(), "0" | "-1")),
+        Expr::Lit(l) => {
+            matches!(&l.lit, syn::Lit::Int(i) if matches!(i.base10_digits(), "0" | "-1"))
+        }
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
             matches!(peel(&u.expr), Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits() == "1"))
         }
         Expr::Path(p) => matches!(
             last_segment(&p.path).as_deref(),
-            Some("INVALID_HANDLE_VALUE" | "MAP_FAILED" | "FALSE" | "NULL" | "INVALID_SOCKET" | "SOCKET_ERROR")
+            Some(
+                "INVALID_HANDLE_VALUE"
+                    | "MAP_FAILED"
+                    | "FALSE"
+                    | "NULL"
+                    | "INVALID_SOCKET"
+                    | "SOCKET_ERROR"
+            )
         ),
-        Expr::Call(c) => matches!(&*c.func, Expr::Path(p) if matches!(last_segment(&p.path).as_deref(), Some("null" | "null_mut"))),
+        Expr::Call(c) => {
+            matches!(&*c.func, Expr::Path(p) if matches!(last_segment(&p.path).as_deref(), Some("null" | "null_mut")))
+        }
         Expr::Cast(c) => is_failure_value(&c.expr),
         _ => false,
     }
@@ -172,10 +210,14 @@ fn is_failure_pattern(pat: &Pat) -> bool {
 
 /// The variable `tested` was bound from an OS call in one of the statements `before`.
 fn bound_from_os_call(tested: &Expr, before: &[Stmt], fn_unsafe: bool) -> Option<String> {
-    let Expr::Path(p) = peel(tested) else { return None };
+    let Expr::Path(p) = peel(tested) else {
+        return None;
+    };
     let name = p.path.get_ident()?.to_string();
     before.iter().rev().find_map(|s| match s {
-        Stmt::Local(l) if mentions(&l.pat, &name) => Some(l.init.as_ref().and_then(|i| os_call_in(&i.expr, fn_unsafe))),
+        Stmt::Local(l) if mentions(&l.pat, &name) => {
+            Some(l.init.as_ref().and_then(|i| os_call_in(&i.expr, fn_unsafe)))
+        }
         _ => None,
     })?
 }
@@ -198,9 +240,14 @@ fn os_call_in(e: &Expr, fn_unsafe: bool) -> Option<String> {
             if self.found.is_none() {
                 if let Expr::Path(f) = &*node.func {
                     let name = last_segment(&f.path).unwrap_or_default();
-                    let module_path = parent_segment(&f.path).is_none_or(|p| !is_capitalized(&p) || is_win32_module(&p));
+                    let module_path = parent_segment(&f.path)
+                        .is_none_or(|p| !is_capitalized(&p) || is_win32_module(&p));
                     let ffi_name = !is_capitalized(&name) || is_win32_function(&name);
-                    if self.in_unsafe && module_path && ffi_name && !matches!(name.as_str(), "null" | "null_mut" | "size_of" | "zeroed") {
+                    if self.in_unsafe
+                        && module_path
+                        && ffi_name
+                        && !matches!(name.as_str(), "null" | "null_mut" | "size_of" | "zeroed")
+                    {
                         self.found = Some(name);
                     }
                 }
@@ -209,19 +256,41 @@ fn os_call_in(e: &Expr, fn_unsafe: bool) -> Option<String> {
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
     }
-    let mut finder = Finder { in_unsafe: fn_unsafe, found: None };
+    let mut finder = Finder {
+        in_unsafe: fn_unsafe,
+        found: None,
+    };
     finder.visit_expr(e);
     finder.found
 }
 
 fn is_win32_module(segment: &str) -> bool {
-    matches!(segment, "Foundation" | "FileSystem" | "Memory" | "LibraryLoader" | "IO" | "Threading" | "Win32" | "System" | "Storage")
+    matches!(
+        segment,
+        "Foundation"
+            | "FileSystem"
+            | "Memory"
+            | "LibraryLoader"
+            | "IO"
+            | "Threading"
+            | "Win32"
+            | "System"
+            | "Storage"
+    )
 }
 
 /// If the branch returns an error (`return Err(..)`, a tail `Err(..)`, `bail!`) and nothing in
 /// it reads the OS error, where it returns.
-fn error_without_os_error(tokens: &proc_macro2::TokenStream, block: &syn::Block, captured: &[String]) -> Option<Span> {
-    if tokens_any_ident(tokens.clone(), &is_os_error_ident) || captured.iter().any(|c| crate::syntax::tokens_mention(tokens.clone(), c)) {
+fn error_without_os_error(
+    tokens: &proc_macro2::TokenStream,
+    block: &syn::Block,
+    captured: &[String],
+) -> Option<Span> {
+    if tokens_any_ident(tokens.clone(), &is_os_error_ident)
+        || captured
+            .iter()
+            .any(|c| crate::syntax::tokens_mention(tokens.clone(), c))
+    {
         return None;
     }
     let mut finder = ErrReturn { found: None };
@@ -250,7 +319,12 @@ struct ErrReturn {
 
 impl<'a> Visit<'a> for ErrReturn {
     fn visit_expr_return(&mut self, node: &'a syn::ExprReturn) {
-        if self.found.is_none() && node.expr.as_ref().is_some_and(|e| crate::syntax::mentions(&**e, "Err")) {
+        if self.found.is_none()
+            && node
+                .expr
+                .as_ref()
+                .is_some_and(|e| crate::syntax::mentions(&**e, "Err"))
+        {
             self.found = Some(node.return_token.span);
         }
         syn::visit::visit_expr_return(self, node);

@@ -30,14 +30,39 @@ pub const RULE: Rule = Rule {
 };
 
 const RESOURCES: &[&str] = &[
-    "File", "Mmap", "MmapMut", "MmapRaw", "OwnedFd", "OwnedHandle", "OwnedSocket", "RawFd",
-    "RawHandle", "HANDLE", "HMODULE", "Library", "TcpListener", "TcpStream", "UdpSocket",
-    "UnixStream", "UnixListener", "UnixDatagram", "Child", "ChildStdin", "ChildStdout",
-    "ChildStderr", "PipeReader", "PipeWriter", "Dir", "ReadDir",
+    "File",
+    "Mmap",
+    "MmapMut",
+    "MmapRaw",
+    "OwnedFd",
+    "OwnedHandle",
+    "OwnedSocket",
+    "RawFd",
+    "RawHandle",
+    "HANDLE",
+    "HMODULE",
+    "Library",
+    "TcpListener",
+    "TcpStream",
+    "UdpSocket",
+    "UnixStream",
+    "UnixListener",
+    "UnixDatagram",
+    "Child",
+    "ChildStdin",
+    "ChildStdout",
+    "ChildStderr",
+    "PipeReader",
+    "PipeWriter",
+    "Dir",
+    "ReadDir",
 ];
 
 fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut statics = Statics { ctx, hits: Vec::new() };
+    let mut statics = Statics {
+        ctx,
+        hits: Vec::new(),
+    };
     statics.visit_file(ctx.file);
     statics.hits
 }
@@ -61,10 +86,12 @@ impl Statics<'_, '_> {
                     return None;
                 }
                 match &seg.arguments {
-                    syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
-                        syn::GenericArgument::Type(t) => self.resource_in(t),
-                        _ => None,
-                    }),
+                    syn::PathArguments::AngleBracketed(args) => {
+                        args.args.iter().find_map(|a| match a {
+                            syn::GenericArgument::Type(t) => self.resource_in(t),
+                            _ => None,
+                        })
+                    }
                     _ => None,
                 }
             }
@@ -80,7 +107,11 @@ impl Statics<'_, '_> {
     fn flag(&mut self, name: &Ident, ty: &Type) {
         if let Some(resource) = self.resource_in(ty) {
             let shown = type_name(ty).unwrap_or_default();
-            let via = if shown == resource { String::new() } else { format!(" (inside `{shown}`)") };
+            let via = if shown == resource {
+                String::new()
+            } else {
+                format!(" (inside `{shown}`)")
+            };
             self.hits.push(Hit::at(
                 name.span(),
                 format!("static `{name}` holds `{resource}`{via}, which owns an OS resource that is never released"),

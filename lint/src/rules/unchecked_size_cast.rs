@@ -44,7 +44,12 @@ fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
         .collect();
     let mut hits = Vec::new();
     for function in &ctx.functions {
-        let mut scope = Scope { wide_fields: &wide_fields, wide: HashSet::new(), metadata: HashSet::new(), hits: Vec::new() };
+        let mut scope = Scope {
+            wide_fields: &wide_fields,
+            wide: HashSet::new(),
+            metadata: HashSet::new(),
+            hits: Vec::new(),
+        };
         for input in &function.sig.inputs {
             if let syn::FnArg::Typed(t) = input {
                 if let Pat::Ident(p) = &*t.pat {
@@ -92,11 +97,16 @@ impl Scope<'_> {
                 _ => None,
             },
             Expr::Call(call) => {
-                let Expr::Path(f) = &*call.func else { return None };
+                let Expr::Path(f) = &*call.func else {
+                    return None;
+                };
                 let name = last_segment(&f.path)?;
                 let ty = parent_segment(&f.path);
                 if matches!(ty.as_deref(), Some("u64" | "i64"))
-                    && matches!(name.as_str(), "from_le_bytes" | "from_be_bytes" | "from_ne_bytes")
+                    && matches!(
+                        name.as_str(),
+                        "from_le_bytes" | "from_be_bytes" | "from_ne_bytes"
+                    )
                 {
                     return Some("an integer decoded from bytes".to_owned());
                 }
@@ -107,13 +117,18 @@ impl Scope<'_> {
                 match method.as_str() {
                     "unwrap" | "expect" | "unwrap_or" | "unwrap_or_default" | "checked_add"
                     | "checked_sub" | "checked_mul" | "saturating_add" | "saturating_sub"
-                    | "wrapping_add" | "wrapping_sub" | "unwrap_or_else" => self.untrusted(&m.receiver),
-                    "len" | "file_size" if self.is_metadata(&m.receiver) => Some("a file length".to_owned()),
-                    "seek" | "stream_position" | "stream_len" => Some(format!("the result of `{method}`")),
-                    "read_u64" | "read_i64" | "get_u64" | "get_u64_le" | "get_u64_ne" | "get_i64"
-                    | "get_i64_le" | "get_i64_ne" | "read_u64_le" | "read_u64_be" | "read_i64_le" => {
-                        Some("an integer decoded from bytes".to_owned())
+                    | "wrapping_add" | "wrapping_sub" | "unwrap_or_else" => {
+                        self.untrusted(&m.receiver)
                     }
+                    "len" | "file_size" if self.is_metadata(&m.receiver) => {
+                        Some("a file length".to_owned())
+                    }
+                    "seek" | "stream_position" | "stream_len" => {
+                        Some(format!("the result of `{method}`"))
+                    }
+                    "read_u64" | "read_i64" | "get_u64" | "get_u64_le" | "get_u64_ne"
+                    | "get_i64" | "get_i64_le" | "get_i64_ne" | "read_u64_le" | "read_u64_be"
+                    | "read_i64_le" => Some("an integer decoded from bytes".to_owned()),
                     _ => None,
                 }
             }
@@ -131,10 +146,16 @@ impl Scope<'_> {
                 _ => false,
             },
             Expr::Call(c) => match &*c.func {
-                Expr::Path(f) => matches!(last_segment(&f.path).as_deref(), Some("metadata" | "symlink_metadata")),
+                Expr::Path(f) => matches!(
+                    last_segment(&f.path).as_deref(),
+                    Some("metadata" | "symlink_metadata")
+                ),
                 _ => false,
             },
-            Expr::Path(p) => p.path.get_ident().is_some_and(|i| self.metadata.contains(&i.to_string())),
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|i| self.metadata.contains(&i.to_string())),
             Expr::Reference(r) => self.is_metadata(&r.expr),
             _ => false,
         }
@@ -167,7 +188,9 @@ impl<'a> Visit<'a> for Scope<'_> {
 
     fn visit_expr_cast(&mut self, node: &'a syn::ExprCast) {
         syn::visit::visit_expr_cast(self, node);
-        let Some(target) = type_name(&node.ty) else { return };
+        let Some(target) = type_name(&node.ty) else {
+            return;
+        };
         if !NARROW.contains(&target.as_str()) {
             return;
         }

@@ -31,10 +31,19 @@ pub const RULE: Rule = Rule {
 };
 
 /// Names of success values that mark a status variable.
-const SUCCESS_CONSTS: &[&str] = &["STATUS_SUCCESS", "S_OK", "ERROR_SUCCESS", "NO_ERROR", "CUDA_SUCCESS", "NRT_SUCCESS"];
+const SUCCESS_CONSTS: &[&str] = &[
+    "STATUS_SUCCESS",
+    "S_OK",
+    "ERROR_SUCCESS",
+    "NO_ERROR",
+    "CUDA_SUCCESS",
+    "NRT_SUCCESS",
+];
 
 /// Parts of variable names that say "this is a status".
-const STATUS_NAMES: &[&str] = &["status", "rc", "ret", "res", "err", "hr", "code", "result", "st"];
+const STATUS_NAMES: &[&str] = &[
+    "status", "rc", "ret", "res", "err", "hr", "code", "result", "st",
+];
 
 fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
     let mut v = Visitor { hits: Vec::new() };
@@ -50,11 +59,20 @@ struct Visitor {
 
 impl<'a> Visit<'a> for Visitor {
     fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-        if matches!(node.method.to_string().as_str(), "assume_init" | "assume_init_read") {
+        if matches!(
+            node.method.to_string().as_str(),
+            "assume_init" | "assume_init_read"
+        ) {
             if let Expr::Call(call) = peel(&node.receiver) {
                 if let Expr::Path(f) = &*call.func {
-                    if matches!(last_segment(&f.path).as_deref(), Some("uninit" | "uninit_array")) {
-                        self.hits.push(Hit::at(node.span(), "`MaybeUninit::uninit().assume_init()` reads uninitialized memory"));
+                    if matches!(
+                        last_segment(&f.path).as_deref(),
+                        Some("uninit" | "uninit_array")
+                    ) {
+                        self.hits.push(Hit::at(
+                            node.span(),
+                            "`MaybeUninit::uninit().assume_init()` reads uninitialized memory",
+                        ));
                     }
                 }
             }
@@ -67,7 +85,10 @@ impl<'a> Visit<'a> for Visitor {
             if last_segment(&f.path).as_deref() == Some("uninitialized")
                 && parent_segment(&f.path).is_none_or(|p| p == "mem")
             {
-                self.hits.push(Hit::at(node.span(), "`mem::uninitialized()` reads uninitialized memory"));
+                self.hits.push(Hit::at(
+                    node.span(),
+                    "`mem::uninitialized()` reads uninitialized memory",
+                ));
             }
         }
         syn::visit::visit_expr_call(self, node);
@@ -83,7 +104,9 @@ impl<'a> Visit<'a> for Visitor {
 }
 
 fn local_name(stmt: &Stmt) -> Option<(String, Option<&Expr>)> {
-    let Stmt::Local(local) = stmt else { return None };
+    let Stmt::Local(local) = stmt else {
+        return None;
+    };
     let pat = match &local.pat {
         Pat::Type(t) => &*t.pat,
         other => other,
@@ -93,8 +116,12 @@ fn local_name(stmt: &Stmt) -> Option<(String, Option<&Expr>)> {
 }
 
 fn is_maybe_uninit_new(e: &Expr) -> bool {
-    let Expr::Call(call) = peel(e) else { return false };
-    let Expr::Path(f) = &*call.func else { return false };
+    let Expr::Call(call) = peel(e) else {
+        return false;
+    };
+    let Expr::Path(f) = &*call.func else {
+        return false;
+    };
     last_segment(&f.path).as_deref() == Some("uninit")
         && f.path.segments.iter().any(|s| s.ident == "MaybeUninit")
 }
@@ -114,7 +141,9 @@ fn checks(stmt: &Stmt, status: &str) -> bool {
         Expr::If(i) => mentions(&*i.cond, status),
         Expr::Match(m) => mentions(&*m.expr, status),
         Expr::Macro(m) => mentions(&m.mac, status),
-        Expr::Return(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Try(_) => mentions(expr, status),
+        Expr::Return(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Try(_) => {
+            mentions(expr, status)
+        }
         _ => false,
     }
 }
@@ -122,7 +151,9 @@ fn checks(stmt: &Stmt, status: &str) -> bool {
 impl Visitor {
     fn assume_before_check(&mut self, stmts: &[Stmt]) {
         for (i, stmt) in stmts.iter().enumerate() {
-            let Some((out, Some(init))) = local_name(stmt) else { continue };
+            let Some((out, Some(init))) = local_name(stmt) else {
+                continue;
+            };
             if !is_maybe_uninit_new(init) {
                 continue;
             }
@@ -183,12 +214,22 @@ impl Visitor {
 
 fn is_success(e: &Expr, name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let status_like = STATUS_NAMES.iter().any(|s| lower == *s || lower.split('_').any(|part| part == *s));
+    let status_like = STATUS_NAMES
+        .iter()
+        .any(|s| lower == *s || lower.split('_').any(|part| part == *s));
     match peel(e) {
-        Expr::Lit(lit) => status_like && matches!(&lit.lit, syn::Lit::Int(i) if i.base10_digits() == "0"),
-        Expr::Path(p) => last_segment(&p.path).is_some_and(|n| SUCCESS_CONSTS.contains(&n.as_str())),
-        Expr::Call(c) => status_like && matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Ok")) && c.args.len() == 1
-            && matches!(&c.args[0], Expr::Tuple(t) if t.elems.is_empty()),
+        Expr::Lit(lit) => {
+            status_like && matches!(&lit.lit, syn::Lit::Int(i) if i.base10_digits() == "0")
+        }
+        Expr::Path(p) => {
+            last_segment(&p.path).is_some_and(|n| SUCCESS_CONSTS.contains(&n.as_str()))
+        }
+        Expr::Call(c) => {
+            status_like
+                && matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Ok"))
+                && c.args.len() == 1
+                && matches!(&c.args[0], Expr::Tuple(t) if t.elems.is_empty())
+        }
         _ => false,
     }
 }
@@ -210,7 +251,10 @@ fn assigns_directly(stmt: &Stmt, name: &str) -> bool {
 fn assigned(stmt: &Stmt, name: &str) -> Assigned {
     match stmt {
         Stmt::Expr(e, _) => assigned_expr(e, name),
-        Stmt::Local(l) => l.init.as_ref().map_or(Assigned::None, |i| assigned_expr(&i.expr, name)),
+        Stmt::Local(l) => l
+            .init
+            .as_ref()
+            .map_or(Assigned::None, |i| assigned_expr(&i.expr, name)),
         Stmt::Macro(_) | Stmt::Item(_) => Assigned::None,
     }
 }
@@ -229,11 +273,21 @@ fn assigned_block(block: &syn::Block, name: &str) -> Assigned {
 
 fn assigned_expr(e: &Expr, name: &str) -> Assigned {
     match peel(e) {
-        Expr::Assign(a) if matches!(&*a.left, Expr::Path(p) if p.path.is_ident(name)) => Assigned::All,
-        Expr::Reference(r) if r.mutability.is_some() && matches!(peel(&r.expr), Expr::Path(p) if p.path.is_ident(name)) => Assigned::All,
+        Expr::Assign(a) if matches!(&*a.left, Expr::Path(p) if p.path.is_ident(name)) => {
+            Assigned::All
+        }
+        Expr::Reference(r)
+            if r.mutability.is_some()
+                && matches!(peel(&r.expr), Expr::Path(p) if p.path.is_ident(name)) =>
+        {
+            Assigned::All
+        }
         Expr::If(i) => {
             let then = assigned_block(&i.then_branch, name);
-            let els = i.else_branch.as_ref().map_or(Assigned::None, |(_, e)| assigned_expr(e, name));
+            let els = i
+                .else_branch
+                .as_ref()
+                .map_or(Assigned::None, |(_, e)| assigned_expr(e, name));
             match (then, els) {
                 (Assigned::All, Assigned::All) => Assigned::All,
                 (Assigned::None, Assigned::None) => Assigned::None,
@@ -241,7 +295,11 @@ fn assigned_expr(e: &Expr, name: &str) -> Assigned {
             }
         }
         Expr::Match(m) => {
-            let arms: Vec<Assigned> = m.arms.iter().map(|a| assigned_expr(&a.body, name)).collect();
+            let arms: Vec<Assigned> = m
+                .arms
+                .iter()
+                .map(|a| assigned_expr(&a.body, name))
+                .collect();
             if arms.iter().all(|a| *a == Assigned::All) && !arms.is_empty() {
                 Assigned::All
             } else if arms.iter().all(|a| *a == Assigned::None) {
@@ -253,13 +311,21 @@ fn assigned_expr(e: &Expr, name: &str) -> Assigned {
         Expr::Block(b) => assigned_block(&b.block, name),
         Expr::Unsafe(u) => assigned_block(&u.block, name),
         Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
-            if mentions(e, name) { Assigned::Some } else { Assigned::None }
+            if mentions(e, name) {
+                Assigned::Some
+            } else {
+                Assigned::None
+            }
         }
         other => {
             // `ffi(&mut status)` anywhere inside: the callee writes it.
             let mut finder = MutRef { name, found: false };
             finder.visit_expr(other);
-            if finder.found { Assigned::All } else { Assigned::None }
+            if finder.found {
+                Assigned::All
+            } else {
+                Assigned::None
+            }
         }
     }
 }
@@ -271,7 +337,9 @@ struct MutRef<'n> {
 
 impl<'a> Visit<'a> for MutRef<'_> {
     fn visit_expr_reference(&mut self, node: &'a syn::ExprReference) {
-        if node.mutability.is_some() && matches!(peel(&node.expr), Expr::Path(p) if p.path.is_ident(self.name)) {
+        if node.mutability.is_some()
+            && matches!(peel(&node.expr), Expr::Path(p) if p.path.is_ident(self.name))
+        {
             self.found = true;
         }
         syn::visit::visit_expr_reference(self, node);
@@ -293,7 +361,10 @@ fn assume_init_of(stmt: &Stmt, out: &str) -> Option<proc_macro2::Span> {
     impl<'a> Visit<'a> for Finder<'_> {
         fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
             if self.found.is_none()
-                && matches!(node.method.to_string().as_str(), "assume_init" | "assume_init_read" | "assume_init_ref")
+                && matches!(
+                    node.method.to_string().as_str(),
+                    "assume_init" | "assume_init_read" | "assume_init_ref"
+                )
                 && matches!(peel(&node.receiver), Expr::Path(p) if p.path.is_ident(self.out))
             {
                 self.found = Some(node.span());

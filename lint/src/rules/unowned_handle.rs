@@ -29,27 +29,78 @@ pub const RULE: Rule = Rule {
 
 /// Windows acquire calls: distinctive names, recognised with any path.
 const WINDOWS_ACQUIRE: &[&str] = &[
-    "CreateFileW", "CreateFileA", "CreateFile2", "CreateFileMappingW", "CreateFileMappingA",
-    "CreateFileMapping2", "CreateFileMappingNumaW", "OpenFileMappingW", "OpenFileMappingA",
-    "MapViewOfFile", "MapViewOfFileEx", "MapViewOfFile3", "LoadLibraryW", "LoadLibraryA",
-    "LoadLibraryExW", "LoadLibraryExA", "CreateEventW", "CreateEventA", "OpenProcess",
-    "CreateNamedPipeW", "CreateIoCompletionPort", "FindFirstFileW", "VirtualAlloc",
+    "CreateFileW",
+    "CreateFileA",
+    "CreateFile2",
+    "CreateFileMappingW",
+    "CreateFileMappingA",
+    "CreateFileMapping2",
+    "CreateFileMappingNumaW",
+    "OpenFileMappingW",
+    "OpenFileMappingA",
+    "MapViewOfFile",
+    "MapViewOfFileEx",
+    "MapViewOfFile3",
+    "LoadLibraryW",
+    "LoadLibraryA",
+    "LoadLibraryExW",
+    "LoadLibraryExA",
+    "CreateEventW",
+    "CreateEventA",
+    "OpenProcess",
+    "CreateNamedPipeW",
+    "CreateIoCompletionPort",
+    "FindFirstFileW",
+    "VirtualAlloc",
 ];
 
 /// POSIX acquire calls: common words, so recognised only as FFI calls (inside `unsafe`, with a
 /// module path or none, never `File::open`).
 const POSIX_ACQUIRE: &[&str] = &[
-    "open", "open64", "openat", "openat64", "creat", "mmap", "mmap64", "dlopen", "dlmopen",
-    "memfd_create", "shm_open", "socket", "accept", "accept4", "dup", "dup3", "eventfd",
-    "epoll_create", "epoll_create1", "inotify_init1", "timerfd_create", "signalfd", "fopen",
-    "opendir", "userfaultfd",
+    "open",
+    "open64",
+    "openat",
+    "openat64",
+    "creat",
+    "mmap",
+    "mmap64",
+    "dlopen",
+    "dlmopen",
+    "memfd_create",
+    "shm_open",
+    "socket",
+    "accept",
+    "accept4",
+    "dup",
+    "dup3",
+    "eventfd",
+    "epoll_create",
+    "epoll_create1",
+    "inotify_init1",
+    "timerfd_create",
+    "signalfd",
+    "fopen",
+    "opendir",
+    "userfaultfd",
 ];
 
 /// Calls that release a raw handle passed to them.
 const RELEASE: &[&str] = &[
-    "close", "CloseHandle", "munmap", "UnmapViewOfFile", "dlclose", "FreeLibrary", "fclose",
-    "closedir", "VirtualFree", "FindClose", "shm_unlink", "from_raw_fd", "from_raw_handle",
-    "from_raw_socket", "from_raw",
+    "close",
+    "CloseHandle",
+    "munmap",
+    "UnmapViewOfFile",
+    "dlclose",
+    "FreeLibrary",
+    "fclose",
+    "closedir",
+    "VirtualFree",
+    "FindClose",
+    "shm_unlink",
+    "from_raw_fd",
+    "from_raw_handle",
+    "from_raw_socket",
+    "from_raw",
 ];
 
 fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
@@ -68,11 +119,19 @@ fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
 fn check_block(stmts: &[Stmt], fn_unsafe: bool, hits: &mut Vec<Hit>) {
     for (i, stmt) in stmts.iter().enumerate() {
         let Stmt::Local(local) = stmt else { continue };
-        let Some(name) = bound_ident(&local.pat) else { continue };
+        let Some(name) = bound_ident(&local.pat) else {
+            continue;
+        };
         let Some(init) = &local.init else { continue };
-        let mut finder = AcquireFinder { in_unsafe: fn_unsafe, wrapped: 0, found: None };
+        let mut finder = AcquireFinder {
+            in_unsafe: fn_unsafe,
+            wrapped: 0,
+            found: None,
+        };
         finder.visit_expr(&init.expr);
-        let Some((acquire, line)) = finder.found else { continue };
+        let Some((acquire, line)) = finder.found else {
+            continue;
+        };
         if let Flow::Leak(span) = scan_stmts(&stmts[i + 1..], &name) {
             hits.push(Hit::at(
                 span,
@@ -128,7 +187,10 @@ impl<'a> Visit<'a> for AcquireFinder {
             let path = &p.path;
             if self.wrapped == 0 && self.found.is_none() && is_acquire(path, self.in_unsafe) {
                 let name = last_segment(path).unwrap_or_default();
-                let line = path.segments.last().map_or(0, |s| s.ident.span().start().line);
+                let line = path
+                    .segments
+                    .last()
+                    .map_or(0, |s| s.ident.span().start().line);
                 self.found = Some((name, line));
             }
             if is_owner_call(path) {
@@ -143,7 +205,9 @@ impl<'a> Visit<'a> for AcquireFinder {
 }
 
 fn is_acquire(path: &syn::Path, in_unsafe: bool) -> bool {
-    let Some(name) = last_segment(path) else { return false };
+    let Some(name) = last_segment(path) else {
+        return false;
+    };
     if WINDOWS_ACQUIRE.contains(&name.as_str()) {
         return true;
     }
@@ -155,7 +219,9 @@ fn is_acquire(path: &syn::Path, in_unsafe: bool) -> bool {
 /// Whether a call takes ownership of (or releases) the handles passed to it: a release call, a
 /// constructor (`Handle(h)`, `Some(h)`), or an associated function of a type (`OwnedFd::…`).
 fn is_owner_call(path: &syn::Path) -> bool {
-    let Some(name) = last_segment(path) else { return false };
+    let Some(name) = last_segment(path) else {
+        return false;
+    };
     if RELEASE.contains(&name.as_str()) {
         return true;
     }
@@ -172,8 +238,15 @@ fn is_owner_call(path: &syn::Path) -> bool {
 fn is_win32_module(segment: &str) -> bool {
     matches!(
         segment,
-        "Foundation" | "FileSystem" | "Memory" | "LibraryLoader" | "IO" | "Threading" | "Win32"
-            | "System" | "Storage"
+        "Foundation"
+            | "FileSystem"
+            | "Memory"
+            | "LibraryLoader"
+            | "IO"
+            | "Threading"
+            | "Win32"
+            | "System"
+            | "Storage"
     )
 }
 
@@ -239,11 +312,17 @@ fn join(flows: impl IntoIterator<Item = Flow>) -> Flow {
             Flow::Consumed => {}
         }
     }
-    if any && all_consumed { Flow::Consumed } else { Flow::Continue }
+    if any && all_consumed {
+        Flow::Consumed
+    } else {
+        Flow::Continue
+    }
 }
 
 fn first_exit(e: &Expr) -> Flow {
-    Exits::of(e).first().map_or(Flow::Continue, |span| Flow::Leak(*span))
+    Exits::of(e)
+        .first()
+        .map_or(Flow::Continue, |span| Flow::Leak(*span))
 }
 
 fn scan_expr(e: &Expr, h: &str) -> Flow {
@@ -258,7 +337,10 @@ fn scan_expr(e: &Expr, h: &str) -> Flow {
                 return Flow::Leak(span);
             }
             let then = scan_block(&expr_if.then_branch, h);
-            let els = expr_if.else_branch.as_ref().map_or(Flow::Continue, |(_, e)| scan_expr(e, h));
+            let els = expr_if
+                .else_branch
+                .as_ref()
+                .map_or(Flow::Continue, |(_, e)| scan_expr(e, h));
             join([then, els])
         }
         Expr::Match(m) => {
@@ -315,8 +397,10 @@ impl ConsumeFinder<'_> {
             Expr::Path(p) => p.path.is_ident(self.h),
             Expr::Cast(c) => self.is_h(&c.expr),
             Expr::MethodCall(m) => {
-                matches!(m.method.to_string().as_str(), "cast" | "into" | "try_into" | "as_raw")
-                    && self.is_h(&m.receiver)
+                matches!(
+                    m.method.to_string().as_str(),
+                    "cast" | "into" | "try_into" | "as_raw"
+                ) && self.is_h(&m.receiver)
             }
             _ => false,
         }
@@ -326,7 +410,12 @@ impl ConsumeFinder<'_> {
 impl<'a> Visit<'a> for ConsumeFinder<'_> {
     fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
         if let Expr::Path(p) = &*node.func {
-            if is_owner_call(&p.path) && node.args.iter().any(|a| self.is_h(a) || mentions(a, self.h)) {
+            if is_owner_call(&p.path)
+                && node
+                    .args
+                    .iter()
+                    .any(|a| self.is_h(a) || mentions(a, self.h))
+            {
                 self.found = true;
             }
         }

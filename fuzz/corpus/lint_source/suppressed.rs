@@ -1,0 +1,2 @@
+// loadguard: allow(unowned_handle) reason
+fn f() { let fd = unsafe { open(p) }; g()?; }
