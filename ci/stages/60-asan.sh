@@ -4,7 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 export RUSTFLAGS="-Zsanitizer=address"
 export RUSTDOCFLAGS="-Zsanitizer=address"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:handle_sigbus=0}"
 section "asan: -p loadguard --target x86_64-unknown-linux-gnu (nightly)"
 run cargo +nightly test -p loadguard --target x86_64-unknown-linux-gnu \
     --target-dir "$CI_TARGET_ROOT/asan"
