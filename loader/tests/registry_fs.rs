@@ -64,6 +64,9 @@ fn pathdiff(target: &Path, base: &Path) -> PathBuf {
     rel.join(target.strip_prefix("/").unwrap())
 }
 
+// Windows refuses to rename over a file that is mapped (a mapped file cannot be deleted), so
+// the old-mapping-stays-readable half of this promise cannot arise there.
+#[cfg(unix)]
 #[test]
 fn replace_by_rename_gives_a_new_mapping_and_the_old_stays_readable() {
     let dir = tempfile::tempdir().unwrap();
