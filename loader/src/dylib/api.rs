@@ -272,7 +272,48 @@ fn os_error(err: &libloading::Error) -> OsError {
 /// A library and its resolved table, owned together so no function pointer in the table is
 /// reachable after the library is unloaded through this object. Derefs to `T`.
 ///
-/// Field order matters: the table is dropped before the library.
+/// Field order matters: the table is dropped before the library. What this cannot stop:
+/// function pointers are `Copy`, so `let f = api.init;` copies one out, and calling it after
+/// the `Api` is dropped is a use after unload. Call through the `Api` (`(api.init)(…)`), and
+/// share the `Api` itself (`Arc<Api<T>>`) rather than pointers taken from it.
+///
+/// ```no_run
+/// use loadguard::ApiTable;
+/// use loadguard::dylib::{Api, Lifecycle, with_out_param};
+/// use std::sync::Arc;
+///
+/// #[derive(ApiTable)]
+/// struct Enn {
+///     #[api(symbol = "EnnInitialize")]
+///     init: unsafe extern "C" fn(status: *mut i32) -> i32,
+///     #[api(symbol = "EnnDeinitialize")]
+///     deinit: unsafe extern "C" fn(),
+///     #[api(optional)]
+///     EnnTrace: Option<unsafe extern "C" fn(level: u32)>,
+/// }
+///
+/// # fn main() -> loadguard::Result<()> {
+/// // SAFETY: the vendor library's initialisers are sound to run, and it exports these
+/// // symbols with these signatures.
+/// let api = Arc::new(unsafe { Api::<Enn>::open("libenn.so")? });
+/// let (a, b) = (Arc::clone(&api), Arc::clone(&api));
+/// let lifecycle = Arc::new(Lifecycle::new(
+///     // SAFETY: EnnInitialize writes its status whenever it returns 0.
+///     move || unsafe { with_out_param(|s| (a.init)(s), |&rc| rc == 0) }.map(drop),
+///     // SAFETY: called only after a successful init.
+///     move || unsafe { (b.deinit)() },
+/// ));
+/// let session = Lifecycle::acquire_owned(&lifecycle).map_err(|status| {
+///     loadguard::Error::InvalidOption(format!("EnnInitialize failed: {status}"))
+/// })?;
+/// if let Some(trace) = api.EnnTrace {
+///     // SAFETY: a plain setter.
+///     unsafe { trace(1) };
+/// }
+/// drop(session); // the last session: EnnDeinitialize runs here
+/// # Ok(())
+/// # }
+/// ```
 pub struct Api<T> {
     table: T,
     library: Library,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::sync::{self, Mutex};
+use crate::sync::{self, Arc, Mutex};
 
 type Init<E> = Box<dyn Fn() -> Result<(), E> + Send + Sync>;
 type Deinit = Box<dyn Fn() + Send + Sync>;
@@ -47,6 +47,29 @@ impl<E> Lifecycle<E> {
     ///
     /// Whatever `init` returned.
     pub fn acquire(&self) -> Result<LifecycleGuard<'_, E>, E> {
+        self.take()?;
+        Ok(LifecycleGuard { lifecycle: self })
+    }
+
+    /// Like [`acquire`](Self::acquire), for a lifecycle shared through an `Arc`: the guard
+    /// keeps the lifecycle (and whatever its closures own, such as the [`Api`](super::Api))
+    /// alive, so a session object can hold it without a `'static` singleton. Called as
+    /// `Lifecycle::acquire_owned(&shared)` (an associated function, like `Arc::clone`, so that
+    /// the same code builds with loom's `Arc` under `cfg(loom)`).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `init` returned.
+    pub fn acquire_owned(this: &Arc<Self>) -> Result<OwnedLifecycleGuard<E>, E> {
+        this.take()?;
+        Ok(OwnedLifecycleGuard {
+            lifecycle: Arc::clone(this),
+        })
+    }
+
+    /// Counts one session, running `init` first if none is live. Every successful call is
+    /// paired with one `release`, made by the guard the caller builds.
+    fn take(&self) -> Result<(), E> {
         let mut sessions = sync::lock(&self.sessions);
         if *sessions == 0 {
             // Counted only after init succeeded: a failed (or panicking) init leaves zero
@@ -56,7 +79,7 @@ impl<E> Lifecycle<E> {
         *sessions = sessions
             .checked_add(1)
             .expect("more than usize::MAX live sessions");
-        Ok(LifecycleGuard { lifecycle: self })
+        Ok(())
     }
 
     /// The number of live sessions (guards not yet dropped).
@@ -98,5 +121,24 @@ impl<E> Drop for LifecycleGuard<'_, E> {
 impl<E> fmt::Debug for LifecycleGuard<'_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LifecycleGuard").finish_non_exhaustive()
+    }
+}
+
+/// One session of an `Arc`-shared [`Lifecycle`], owning a reference to it.
+#[must_use = "dropping the guard at once releases the session (and may deinitialise)"]
+pub struct OwnedLifecycleGuard<E> {
+    lifecycle: Arc<Lifecycle<E>>,
+}
+
+impl<E> Drop for OwnedLifecycleGuard<E> {
+    fn drop(&mut self) {
+        self.lifecycle.release();
+    }
+}
+
+impl<E> fmt::Debug for OwnedLifecycleGuard<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedLifecycleGuard")
+            .finish_non_exhaustive()
     }
 }

@@ -19,7 +19,7 @@ mod lifecycle;
 mod out;
 
 pub use api::{Api, ApiTable, Library, Resolver, Symbol, SymbolSource};
-pub use lifecycle::{Lifecycle, LifecycleGuard};
+pub use lifecycle::{Lifecycle, LifecycleGuard, OwnedLifecycleGuard};
 pub use out::with_out_param;
 
 #[cfg(all(test, not(loom)))]

@@ -282,6 +282,21 @@ fn dylib_lifecycle_failed_init_reports_status_and_stays_uninitialised() {
     drop(b);
     assert_eq!(counts(), (init0 + 2, deinit0 + 1));
     assert_eq!(lifecycle.sessions(), 0);
+
+    // Owned guards (for session objects) count the same way and keep the lifecycle alive.
+    let shared = std::sync::Arc::new(lifecycle);
+    let owned = Lifecycle::acquire_owned(&shared).unwrap();
+    let borrowed = shared.acquire().unwrap();
+    assert_eq!(counts(), (init0 + 3, deinit0 + 1));
+    drop(borrowed);
+    drop(shared);
+    assert_eq!(
+        counts(),
+        (init0 + 3, deinit0 + 1),
+        "the owned guard keeps it initialised"
+    );
+    drop(owned);
+    assert_eq!(counts(), (init0 + 3, deinit0 + 2));
 }
 
 #[test]
