@@ -66,8 +66,8 @@ pub fn os_call(input: TokenStream) -> TokenStream {
 /// - The symbol is the field name, or `#[api(symbol = "…")]`.
 /// - `#[api(optional)]` on an `Option<unsafe extern "C" fn(…)>` field makes a missing symbol
 ///   `None`; every other field is required and a missing symbol fails the whole load.
-/// - Compile errors, all reported in one pass: two fields resolving to one symbol (an error at
-///   each of the fields), a field whose type is not written as a foreign function pointer, a
+/// - Compile errors, all reported in one pass: two fields resolving to one symbol (one error
+///   spanning from the first field to the other), a field whose type is not written as a foreign function pointer, a
 ///   generic, tuple or unit struct, enums and unions, and malformed `#[api]` attributes.
 ///
 /// The generated loader looks every symbol up exactly once.

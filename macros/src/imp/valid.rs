@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use proc_macro2::Ident;
 use quote::ToTokens;
 
 use super::Errors;
@@ -94,7 +95,9 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
 }
 
 /// Two fields resolving one symbol would look it up twice and hide which field the author
-/// meant: point at every field of each such group.
+/// meant. Each such group is one error whose span runs from the first field's symbol to the
+/// last one's, so the diagnostic marks both (stable proc macros cannot attach several labels to
+/// one error; a start and an end span are what `syn::Error::new_spanned` can carry).
 fn check_duplicates(table: &Table<'_>, errors: &mut Errors) {
     let mut by_symbol: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, field) in table.fields.iter().enumerate() {
@@ -111,16 +114,19 @@ fn check_duplicates(table: &Table<'_>, errors: &mut Errors) {
             .iter()
             .map(|&i| format!("`{}`", table.fields[i].ident.to_token_stream()))
             .collect();
-        let names = names.join(" and ");
-        for &i in indices {
-            let field = &table.fields[i];
-            errors.push(syn::Error::new(
-                field.symbol_span(),
-                format!(
-                    "symbol `{symbol}` is resolved by more than one field ({names}); each symbol \
-                     is looked up once, so give each field its own `#[api(symbol = \"…\")]`"
-                ),
-            ));
-        }
+        let (Some(&first), Some(&last)) = (indices.first(), indices.last()) else {
+            continue;
+        };
+        let start = Ident::new("start", table.fields[first].symbol_span());
+        let end = Ident::new("end", table.fields[last].symbol_span());
+        errors.at(
+            quote::quote!(#start #end),
+            format!(
+                "symbol `{symbol}` is resolved by {} fields ({}); each symbol is looked up once, \
+                 so give each field its own `#[api(symbol = \"…\")]`",
+                indices.len(),
+                names.join(" and ")
+            ),
+        );
     }
 }

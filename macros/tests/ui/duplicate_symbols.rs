@@ -1,5 +1,5 @@
 // Two pairs of fields resolve the same symbol, and one field is not a function pointer:
-// every problem is reported in one pass, and each duplicate points at both of its fields.
+// every problem is reported in one pass, and each duplicate is one error spanning both fields.
 use loadguard::ApiTable;
 
 #[derive(ApiTable)]
