@@ -99,7 +99,12 @@ impl Drop for AlignedBuf {
 
 impl fmt::Debug for AlignedBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AlignedBuf({} bytes, align {})", self.len, self.align.get())
+        write!(
+            f,
+            "AlignedBuf({} bytes, align {})",
+            self.len,
+            self.align.get()
+        )
     }
 }
 
@@ -124,8 +129,8 @@ mod tests {
 
     #[test]
     fn impossible_layout_is_an_error_not_an_abort() {
-        let err = AlignedBuf::zeroed(usize::MAX - 10, Alignment::DEFAULT, Path::new("big"))
-            .unwrap_err();
+        let err =
+            AlignedBuf::zeroed(usize::MAX - 10, Alignment::DEFAULT, Path::new("big")).unwrap_err();
         assert_eq!(err.op(), Some("alloc"));
         assert!(err.to_string().starts_with("alloc big (len="), "{err}");
     }

@@ -55,9 +55,15 @@ impl OsError {
                 let full = err.to_string();
                 let suffix = format!(" (os error {code})");
                 let text = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
-                Self { code: Some(code), text }
+                Self {
+                    code: Some(code),
+                    text,
+                }
             }
-            None => Self { code: None, text: err.to_string() },
+            None => Self {
+                code: None,
+                text: err.to_string(),
+            },
         }
     }
 
@@ -114,7 +120,13 @@ impl OsFailure {
     /// A failure of `op` on `path` with the captured `os` error, located at the caller.
     #[track_caller]
     pub fn new(op: &'static str, path: impl Into<PathBuf>, os: OsError) -> Self {
-        Self { op, path: path.into(), args: Vec::new(), os, location: Location::caller() }
+        Self {
+            op,
+            path: path.into(),
+            args: Vec::new(),
+            os,
+            location: Location::caller(),
+        }
     }
 
     /// Names one argument of the failing call.
@@ -211,7 +223,12 @@ impl Error {
 
     /// A range error for `[offset, offset + len)` in a source of `file_size` bytes.
     pub fn out_of_range(path: impl Into<PathBuf>, offset: u64, len: u64, file_size: u64) -> Self {
-        Self::OutOfRange { path: path.into(), offset, len, file_size }
+        Self::OutOfRange {
+            path: path.into(),
+            offset,
+            len,
+            file_size,
+        }
     }
 
     /// Names one argument of the failing call, if this is an OS failure (other errors already
@@ -250,9 +267,9 @@ impl Error {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Self::Os(failure) => Some(&failure.path),
-            Self::OutOfRange { path, .. } | Self::Truncated { path, .. } | Self::Size { path, .. } => {
-                Some(path)
-            }
+            Self::OutOfRange { path, .. }
+            | Self::Truncated { path, .. }
+            | Self::Size { path, .. } => Some(path),
             Self::Format(err) => Some(&err.path),
             Self::InvalidOption(_) => None,
         }

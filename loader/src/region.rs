@@ -9,7 +9,7 @@ use std::sync::Arc as StdArc;
 use crate::aligned::AlignedBuf;
 use crate::error::{Error, Result};
 use crate::options::{LoadOptions, LockPolicy};
-use crate::os::{Mapping, platform};
+use crate::os::{Advice, Mapping, Os};
 use crate::sync::{Mutex, get_mut, lock};
 
 /// Which path a load took, and why.
@@ -67,6 +67,8 @@ pub(crate) enum Backing {
 ///
 /// Dropping it unlocks what was locked and unmaps or frees the bytes.
 pub struct Region {
+    /// The seam the region was loaded through: advice and locks go back through it.
+    os: StdArc<dyn Os>,
     path: PathBuf,
     backing: Backing,
     load_path: LoadPath,
@@ -76,8 +78,19 @@ pub struct Region {
 }
 
 impl Region {
-    pub(crate) fn new(path: &Path, backing: Backing, load_path: LoadPath) -> Self {
-        Self { path: path.to_owned(), backing, load_path, locked: Mutex::new(Vec::new()) }
+    pub(crate) fn new(
+        os: &StdArc<dyn Os>,
+        path: &Path,
+        backing: Backing,
+        load_path: LoadPath,
+    ) -> Self {
+        Self {
+            os: os.clone(),
+            path: path.to_owned(),
+            backing,
+            load_path,
+            locked: Mutex::new(Vec::new()),
+        }
     }
 
     /// The loaded bytes.
@@ -102,13 +115,6 @@ impl Region {
         &self.path
     }
 
-    fn mmap(&self) -> Option<&memmap2::Mmap> {
-        match &self.backing {
-            Backing::Map(Mapping::Mmap(map)) => Some(map),
-            _ => None,
-        }
-    }
-
     /// Applies the advice, prefault and lock options to exactly `range` (already checked to lie
     /// inside the region).
     pub(crate) fn apply(&self, range: Range<usize>, opts: &LoadOptions) -> Result<()> {
@@ -116,22 +122,23 @@ impl Region {
         if len == 0 {
             return Ok(());
         }
-        // Heap copies and in-memory stand-ins are resident already: advice is for mappings.
-        if let Some(map) = self.mmap() {
-            if opts.will_need {
-                platform::will_need(map, range.start, len).map_err(|e| {
-                    Error::from_io("madvise(MADV_WILLNEED)", &self.path, &e)
-                        .with_arg("offset", range.start)
-                        .with_arg("len", len)
-                })?;
-            }
-            if opts.prefault {
-                let how = platform::prefault(map, range.start, len).map_err(|e| {
-                    Error::from_io("madvise(MADV_POPULATE_READ)", &self.path, &e)
-                        .with_arg("offset", range.start)
-                        .with_arg("len", len)
-                })?;
-                tracing::debug!(?how, offset = range.start, len, "prefault");
+        // Heap copies are resident already: advice is for mappings.
+        if let Backing::Map(map) = &self.backing {
+            for (wanted, advice, op) in [
+                (opts.will_need, Advice::WillNeed, "madvise(MADV_WILLNEED)"),
+                (
+                    opts.prefault,
+                    Advice::Prefault,
+                    "madvise(MADV_POPULATE_READ)",
+                ),
+            ] {
+                if wanted {
+                    self.os.advise(map, advice, range.start, len).map_err(|e| {
+                        Error::from_io(op, &self.path, &e)
+                            .with_arg("offset", range.start)
+                            .with_arg("len", len)
+                    })?;
+                }
             }
         }
         if opts.lock != LockPolicy::Off {
@@ -142,7 +149,7 @@ impl Region {
 
     fn lock_range(&self, range: Range<usize>, policy: LockPolicy) -> Result<()> {
         let bytes = &self.as_slice()[range.clone()];
-        match platform::lock(bytes) {
+        match self.os.lock(bytes) {
             Ok(()) => {
                 lock(&self.locked).push(range);
                 Ok(())
@@ -167,7 +174,7 @@ impl Drop for Region {
         let locked = std::mem::take(get_mut(&mut self.locked));
         for range in locked {
             let bytes = &self.as_slice()[range];
-            if let Err(e) = platform::unlock(bytes) {
+            if let Err(e) = self.os.unlock(bytes) {
                 tracing::warn!(path = %self.path.display(), error = %e, "munlock failed");
             }
         }

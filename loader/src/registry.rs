@@ -38,7 +38,8 @@ pub struct Registry {
 }
 
 pub(crate) struct Inner {
-    os: Box<dyn Os>,
+    // Immutable after construction, so std's Arc (not a modelled sync primitive) suffices.
+    os: std::sync::Arc<dyn Os>,
     entries: Mutex<HashMap<EntryKey, Slot>>,
     loads: AtomicUsize,
 }
@@ -73,7 +74,7 @@ impl Registry {
     pub fn with_os(os: impl Os) -> Self {
         Self {
             inner: Arc::new(Inner {
-                os: Box::new(os),
+                os: std::sync::Arc::new(os),
                 entries: Mutex::new(HashMap::new()),
                 loads: AtomicUsize::new(0),
             }),
@@ -90,14 +91,18 @@ impl Registry {
         let _enter = span.enter();
         // Owned from the line that acquires it: every `?` below closes the handle.
         let file = self.inner.os.open(path)?;
-        let key = EntryKey { file: file.key(), mode: opts.mode, alignment: opts.alignment };
+        let key = EntryKey {
+            file: file.key(),
+            mode: opts.mode,
+            alignment: opts.alignment,
+        };
         let claim = Claim::new(&self.inner, key);
         let region = {
             let mut cell = lock(&claim.entry.region);
             match &*cell {
                 Some(region) => region.clone(),
                 None => {
-                    let region = Arc::new(load::load_whole(&*file, opts)?);
+                    let region = Arc::new(load::load_whole(&self.inner.os, &*file, opts)?);
                     self.inner.loads.fetch_add(1, Ordering::Relaxed);
                     *cell = Some(region.clone());
                     region
@@ -143,11 +148,16 @@ impl fmt::Debug for Registry {
 impl Claim {
     fn new(inner: &Arc<Inner>, key: EntryKey) -> Self {
         let mut entries = lock(&inner.entries);
-        let slot = entries
-            .entry(key)
-            .or_insert_with(|| Slot { sessions: 0, entry: Arc::new(Entry::default()) });
+        let slot = entries.entry(key).or_insert_with(|| Slot {
+            sessions: 0,
+            entry: Arc::new(Entry::default()),
+        });
         slot.sessions += 1;
-        Self { inner: inner.clone(), key, entry: slot.entry.clone() }
+        Self {
+            inner: inner.clone(),
+            key,
+            entry: slot.entry.clone(),
+        }
     }
 
     /// Another claim on the same entry (a cloned session).
@@ -156,7 +166,11 @@ impl Claim {
         if let Some(slot) = entries.get_mut(&self.key) {
             slot.sessions += 1;
         }
-        Self { inner: self.inner.clone(), key: self.key, entry: self.entry.clone() }
+        Self {
+            inner: self.inner.clone(),
+            key: self.key,
+            entry: self.entry.clone(),
+        }
     }
 
     pub(crate) fn key(&self) -> FileKey {

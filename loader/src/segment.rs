@@ -38,7 +38,10 @@ impl Segment {
 
     /// A segment owning a buffer that was read from `offset`.
     pub(crate) fn of_buf(buf: AlignedBuf, offset: u64) -> Self {
-        Self { bytes: Bytes::from_owner(buf), offset }
+        Self {
+            bytes: Bytes::from_owner(buf),
+            offset,
+        }
     }
 
     /// A segment of bytes that already live in memory.
@@ -86,6 +89,11 @@ impl From<Segment> for Bytes {
 
 impl fmt::Debug for Segment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Segment({} bytes at offset {})", self.bytes.len(), self.offset)
+        write!(
+            f,
+            "Segment({} bytes at offset {})",
+            self.bytes.len(),
+            self.offset
+        )
     }
 }

@@ -24,7 +24,11 @@ pub struct Session {
 
 impl Session {
     pub(crate) fn new(path: &Path, claim: Claim, region: Arc<Region>) -> Self {
-        Self { path: path.to_owned(), claim, region }
+        Self {
+            path: path.to_owned(),
+            claim,
+            region,
+        }
     }
 
     /// The whole file.
@@ -82,7 +86,11 @@ impl Session {
 
 impl Clone for Session {
     fn clone(&self) -> Self {
-        Self { path: self.path.clone(), claim: self.claim.share(), region: self.region.clone() }
+        Self {
+            path: self.path.clone(),
+            claim: self.claim.share(),
+            region: self.region.clone(),
+        }
     }
 }
 

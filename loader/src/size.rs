@@ -43,13 +43,20 @@ pub enum SizeError {
 impl SizeError {
     /// Attaches the file the size belongs to.
     pub fn at(self, path: impl Into<PathBuf>) -> Error {
-        Error::Size { path: path.into(), source: self }
+        Error::Size {
+            path: path.into(),
+            source: self,
+        }
     }
 }
 
 /// Converts a 64-bit size to `usize`, failing on targets whose address space is smaller.
 pub fn to_usize(value: u64, what: &'static str) -> Result<usize, SizeError> {
-    usize::try_from(value).map_err(|_| SizeError::TooLarge { what, value, bits: usize::BITS })
+    usize::try_from(value).map_err(|_| SizeError::TooLarge {
+        what,
+        value,
+        bits: usize::BITS,
+    })
 }
 
 /// Widens a `usize` to `u64`.
@@ -58,14 +65,21 @@ pub fn to_usize(value: u64, what: &'static str) -> Result<usize, SizeError> {
 /// below turns a future 128-bit target into a build error instead of a silent truncation.
 #[must_use]
 pub fn to_u64(value: usize) -> u64 {
-    const _: () = assert!(usize::BITS <= u64::BITS, "loadguard assumes usize fits in u64");
+    const _: () = assert!(
+        usize::BITS <= u64::BITS,
+        "loadguard assumes usize fits in u64"
+    );
     // Infallible by the assertion above; written as try_from so no `as` is needed.
     u64::try_from(value).unwrap_or(u64::MAX)
 }
 
 /// `offset + len`, checked.
 pub fn checked_end(offset: u64, len: u64) -> Result<u64, SizeError> {
-    offset.checked_add(len).ok_or(SizeError::Overflow { what: "end of range", a: offset, b: len })
+    offset.checked_add(len).ok_or(SizeError::Overflow {
+        what: "end of range",
+        a: offset,
+        b: len,
+    })
 }
 
 /// Checks that `[offset, offset + len)` lies inside a source of `size` bytes and returns it as
@@ -113,7 +127,11 @@ impl Alignment {
         value
             .checked_add(mask)
             .map(|v| v & !mask)
-            .ok_or(SizeError::Overflow { what: "alignment rounding", a: value, b: mask })
+            .ok_or(SizeError::Overflow {
+                what: "alignment rounding",
+                a: value,
+                b: mask,
+            })
     }
 
     /// Whether `value` is a multiple of this alignment.
@@ -146,10 +164,17 @@ mod tests {
         if usize::BITS == 32 {
             assert_eq!(
                 to_usize(five_gib, "file size"),
-                Err(SizeError::TooLarge { what: "file size", value: five_gib, bits: 32 })
+                Err(SizeError::TooLarge {
+                    what: "file size",
+                    value: five_gib,
+                    bits: 32
+                })
             );
         } else {
-            assert_eq!(to_usize(five_gib, "file size"), Ok(usize::try_from(five_gib).unwrap()));
+            assert_eq!(
+                to_usize(five_gib, "file size"),
+                Ok(usize::try_from(five_gib).unwrap())
+            );
         }
         assert_eq!(to_usize(u64::MAX, "x").is_ok(), usize::BITS == 64);
     }
@@ -157,7 +182,10 @@ mod tests {
     #[test]
     fn checked_end_detects_overflow() {
         assert_eq!(checked_end(u64::MAX - 1, 1), Ok(u64::MAX));
-        assert!(matches!(checked_end(u64::MAX, 1), Err(SizeError::Overflow { .. })));
+        assert!(matches!(
+            checked_end(u64::MAX, 1),
+            Err(SizeError::Overflow { .. })
+        ));
     }
 
     #[test]
@@ -168,10 +196,21 @@ mod tests {
         assert_eq!(range_in(p, 2, 3, 10).unwrap(), 2..5);
         assert!(matches!(
             range_in(p, 8, 3, 10),
-            Err(Error::OutOfRange { offset: 8, len: 3, file_size: 10, .. })
+            Err(Error::OutOfRange {
+                offset: 8,
+                len: 3,
+                file_size: 10,
+                ..
+            })
         ));
-        assert!(matches!(range_in(p, 11, 0, 10), Err(Error::OutOfRange { .. })));
-        assert!(matches!(range_in(p, u64::MAX, 2, 10), Err(Error::OutOfRange { .. })));
+        assert!(matches!(
+            range_in(p, 11, 0, 10),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            range_in(p, u64::MAX, 2, 10),
+            Err(Error::OutOfRange { .. })
+        ));
     }
 
     #[test]

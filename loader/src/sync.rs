@@ -6,17 +6,17 @@
 
 #[cfg(loom)]
 #[allow(unused_imports)]
-pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
 #[allow(unused_imports)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(not(loom))]
 #[allow(unused_imports)]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(loom))]
 #[allow(unused_imports)]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Locks `mutex`, recovering the guard if a previous holder panicked.
 ///
@@ -24,12 +24,16 @@ pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering}
 /// panic, so a poisoned lock carries no broken invariant; refusing to go on would only turn one
 /// panic into many (and a panic inside `Drop` into an abort).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Exclusive access through `&mut` without locking (the type system already proves no other
 /// holder exists — the right tool in `Drop`, where taking the lock would be the bug class
 /// `lock_in_drop`).
 pub(crate) fn get_mut<T>(mutex: &mut Mutex<T>) -> &mut T {
-    mutex.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .get_mut()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

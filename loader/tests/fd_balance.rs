@@ -26,19 +26,30 @@ fn fd_count_is_unchanged_by_mapping_and_by_1000_open_drop_cycles() {
     // Ten distinct files mapped and held: still no extra descriptor.
     for mode in [LoadMode::Map, LoadMode::Read] {
         let opts = LoadOptions::new().mode(mode);
-        let held: Vec<_> = paths.iter().map(|p| registry.open(p, &opts).unwrap()).collect();
+        let held: Vec<_> = paths
+            .iter()
+            .map(|p| registry.open(p, &opts).unwrap())
+            .collect();
         assert_eq!(registry.live_files(), 10);
-        assert_eq!(open_fds(), before, "{mode:?}: a mapped file kept its handle open");
+        assert_eq!(
+            open_fds(),
+            before,
+            "{mode:?}: a mapped file kept its handle open"
+        );
         drop(held);
     }
 
     for i in 0..1000 {
-        let session = registry.open(&paths[i % paths.len()], &LoadOptions::new()).unwrap();
+        let session = registry
+            .open(&paths[i % paths.len()], &LoadOptions::new())
+            .unwrap();
         assert_eq!(session.bytes()[0], u8::try_from(i % paths.len()).unwrap());
     }
     // Failed opens release what they acquired, too.
     for _ in 0..100 {
-        registry.open(dir.path().join("missing"), &LoadOptions::new()).unwrap_err();
+        registry
+            .open(dir.path().join("missing"), &LoadOptions::new())
+            .unwrap_err();
     }
     assert_eq!(open_fds(), before);
     assert_eq!(registry.live_files(), 0);

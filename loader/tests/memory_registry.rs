@@ -70,7 +70,10 @@ fn file_modified_in_place_gets_a_new_load() {
     assert!(os.modify(Path::new("/m/a.bin"), b"v2".to_vec()));
     let v2 = reg.open("/m/a.bin", &OPTS).unwrap();
     assert_eq!(v1.key().inode, v2.key().inode, "same file");
-    assert!(!v1.shares_with(&v2), "but a new modification time means a new load");
+    assert!(
+        !v1.shares_with(&v2),
+        "but a new modification time means a new load"
+    );
     assert_eq!(v2.bytes(), b"v2");
 }
 
@@ -102,7 +105,11 @@ fn a_segment_outlives_its_session_without_copying() {
     assert_eq!(&*seg, b"23456");
     assert_eq!(seg.offset(), 2);
     let bytes = seg.into_bytes();
-    assert_eq!(bytes.as_ptr(), base.wrapping_add(2), "into_bytes must not copy");
+    assert_eq!(
+        bytes.as_ptr(),
+        base.wrapping_add(2),
+        "into_bytes must not copy"
+    );
 }
 
 #[test]
@@ -112,12 +119,17 @@ fn read_mode_shares_one_aligned_heap_copy() {
     let a = reg.open("/m", &opts).unwrap();
     let b = reg.open("/m", &opts).unwrap();
     assert!(a.shares_with(&b));
-    assert!(matches!(a.load_path(), LoadPath::Read(ReadReason::Requested)));
+    assert!(matches!(
+        a.load_path(),
+        LoadPath::Read(ReadReason::Requested)
+    ));
     assert_eq!(a.bytes().as_ptr().addr() % 64, 0);
     assert_eq!(a.bytes(), &[7u8; 1000][..]);
     // A mapped session of the same file is a different load: read mode never hands out a
     // mapping and map mode never a heap copy.
-    let m = reg.open("/m", &LoadOptions::new().mode(LoadMode::Map)).unwrap();
+    let m = reg
+        .open("/m", &LoadOptions::new().mode(LoadMode::Map))
+        .unwrap();
     assert!(!m.shares_with(&a));
     assert!(matches!(m.load_path(), LoadPath::Mapped));
 }
@@ -129,7 +141,15 @@ fn empty_file_gives_an_empty_region() {
     assert!(s.is_empty());
     assert!(matches!(s.load_path(), LoadPath::Empty));
     assert_eq!(&*s.segment(0, 0).unwrap(), b"");
-    assert!(matches!(s.segment(0, 1), Err(Error::OutOfRange { offset: 0, len: 1, file_size: 0, .. })));
+    assert!(matches!(
+        s.segment(0, 1),
+        Err(Error::OutOfRange {
+            offset: 0,
+            len: 1,
+            file_size: 0,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -191,9 +211,18 @@ fn data_loaders_agree_and_check_bounds() {
         let mut buf = [0u8; 3];
         loader.load_into(253, &mut buf, &info).unwrap();
         assert_eq!(buf, [253, 254, 255]);
-        assert!(matches!(loader.load(250, 7, &info), Err(Error::OutOfRange { .. })));
-        assert!(matches!(loader.load(u64::MAX, 2, &info), Err(Error::OutOfRange { .. })));
-        assert!(matches!(loader.load_into(255, &mut buf, &info), Err(Error::OutOfRange { .. })));
+        assert!(matches!(
+            loader.load(250, 7, &info),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            loader.load(u64::MAX, 2, &info),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            loader.load_into(255, &mut buf, &info),
+            Err(Error::OutOfRange { .. })
+        ));
     }
 }
 

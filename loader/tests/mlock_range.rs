@@ -8,7 +8,12 @@ use loadguard::{SegmentInfo, SegmentKind};
 fn locked_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmLck:")).unwrap();
-    line.trim_start_matches("VmLck:").trim().trim_end_matches("kB").trim().parse().unwrap()
+    line.trim_start_matches("VmLck:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -21,7 +26,11 @@ fn lock_covers_exactly_the_requested_pages_and_is_released_on_drop() {
     for mode in [LoadMode::Map, LoadMode::Read] {
         let opts = LoadOptions::new().mode(mode).lock(LockPolicy::Lock);
         let loader = MappedLoader::open(&registry, &path, &opts).unwrap();
-        assert_eq!(locked_kib(), before, "{mode:?}: opening alone must lock nothing");
+        assert_eq!(
+            locked_kib(),
+            before,
+            "{mode:?}: opening alone must lock nothing"
+        );
         let info = SegmentInfo::new(SegmentKind::Constant, 0);
         // Pages 8..12 of the file, asked for as 3 whole pages plus one byte of the next: the
         // kernel locks the whole pages the range touches (4 here: 16 KiB) — not the whole file, and not the
@@ -32,6 +41,10 @@ fn lock_covers_exactly_the_requested_pages_and_is_released_on_drop() {
         assert_eq!(locked_kib() - before, expected, "{mode:?}");
         drop(seg);
         drop(loader);
-        assert_eq!(locked_kib(), before, "{mode:?}: the lock outlived its region");
+        assert_eq!(
+            locked_kib(),
+            before,
+            "{mode:?}: the lock outlived its region"
+        );
     }
 }

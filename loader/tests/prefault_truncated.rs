@@ -13,7 +13,10 @@ const CHILD: &str = "LOADGUARD_PREFAULT_CHILD";
 /// nothing can be promised.
 fn kernel_has_populate_read() -> bool {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut parts = release.trim().split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let mut parts = release
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
     let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     (major, minor) >= (5, 14)
 }
@@ -32,21 +35,39 @@ fn prefault_of_a_truncated_mapping_is_an_error_not_sigbus() {
     let path = dir.path().join("m.bin");
     std::fs::write(&path, vec![1u8; 1 << 20]).unwrap();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "prefault_of_a_truncated_mapping_is_an_error_not_sigbus", "--nocapture"])
+        .args([
+            "--exact",
+            "prefault_of_a_truncated_mapping_is_an_error_not_sigbus",
+            "--nocapture",
+        ])
         .env(CHILD, &path)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed ({:?}):\n{stdout}\n{stderr}", out.status);
-    assert!(stdout.contains("CHILD-OK"), "child did not reach its check:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "child failed ({:?}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("CHILD-OK"),
+        "child did not reach its check:\n{stdout}\n{stderr}"
+    );
 }
 
 fn child(path: &str) {
     let registry = Registry::new();
-    let session = registry.open(path, &LoadOptions::new().mode(LoadMode::Map)).unwrap();
+    let session = registry
+        .open(path, &LoadOptions::new().mode(LoadMode::Map))
+        .unwrap();
     // Someone else truncates the file under our mapping.
-    std::fs::OpenOptions::new().write(true).open(path).unwrap().set_len(4096).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
     let opts = LoadOptions::new().mode(LoadMode::Map).prefault(true);
     // A second open sees a new size (a new key): prefault the *old* mapping through a loader
     // that shares the session instead.

@@ -27,7 +27,11 @@ struct FlakyFile {
 impl Os for Flaky {
     fn open(&self, path: &Path) -> loadguard::Result<Box<dyn OsFile>> {
         let inner = self.inner.open(path)?;
-        Ok(Box::new(FlakyFile { inner, calls: AtomicUsize::new(0), claimed_extra: self.claimed_extra }))
+        Ok(Box::new(FlakyFile {
+            inner,
+            calls: AtomicUsize::new(0),
+            claimed_extra: self.claimed_extra,
+        }))
     }
 }
 
@@ -48,14 +52,21 @@ impl OsFile for FlakyFile {
         self.inner.read_at(&mut buf[..n], offset)
     }
     fn map(&self, _len: usize) -> loadguard::Result<Mapping> {
-        Err(Error::os("mmap", self.path(), loadguard::OsError::from_code(12)))
+        Err(Error::os(
+            "mmap",
+            self.path(),
+            loadguard::OsError::from_code(12),
+        ))
     }
 }
 
 fn flaky(bytes: &[u8], claimed_extra: u64) -> Flaky {
     let inner = MemoryOs::new();
     inner.write("/f", bytes.to_vec());
-    Flaky { inner, claimed_extra }
+    Flaky {
+        inner,
+        claimed_extra,
+    }
 }
 
 #[test]
@@ -66,13 +77,19 @@ fn short_reads_and_eintr_are_retried() {
     let info = SegmentInfo::new(SegmentKind::Program, 0);
     let seg = loader.load(5, 150, &info).unwrap();
     assert_eq!(&*seg, &data[5..155]);
-    assert_eq!(seg.as_ptr().addr() % 64, 0, "segments of the read path are aligned");
+    assert_eq!(
+        seg.as_ptr().addr() % 64,
+        0,
+        "segments of the read path are aligned"
+    );
     let mut buf = [0u8; 33];
     loader.load_into(100, &mut buf, &info).unwrap();
     assert_eq!(&buf[..], &data[100..133]);
     // Auto mode falls back from the failing mmap to the same loop.
     let reg = Registry::with_os(os);
-    let s = reg.open("/f", &LoadOptions::new().mode(LoadMode::Auto)).unwrap();
+    let s = reg
+        .open("/f", &LoadOptions::new().mode(LoadMode::Auto))
+        .unwrap();
     assert_eq!(s.bytes(), &data[..]);
 }
 
@@ -81,13 +98,24 @@ fn a_file_that_shrank_after_open_is_a_truncation_error() {
     let os = flaky(&[9u8; 100], 28);
     let loader = FileLoader::open_with(&os, "/f", Alignment::DEFAULT).unwrap();
     assert_eq!(loader.size().unwrap(), 128);
-    let err = loader.load(0, 128, &SegmentInfo::new(SegmentKind::Program, 0)).unwrap_err();
+    let err = loader
+        .load(0, 128, &SegmentInfo::new(SegmentKind::Program, 0))
+        .unwrap_err();
     assert!(
-        matches!(err, Error::Truncated { offset: 100, file_size: 128, .. }),
+        matches!(
+            err,
+            Error::Truncated {
+                offset: 100,
+                file_size: 128,
+                ..
+            }
+        ),
         "{err}"
     );
     let reg = Registry::with_os(os);
-    let err = reg.open("/f", &LoadOptions::new().mode(LoadMode::Read)).unwrap_err();
+    let err = reg
+        .open("/f", &LoadOptions::new().mode(LoadMode::Read))
+        .unwrap_err();
     assert!(matches!(err, Error::Truncated { offset: 100, .. }), "{err}");
     assert_eq!(reg.live_files(), 0, "a failed load leaves no entry behind");
 }
@@ -118,8 +146,14 @@ fn read_errors_name_pread_offset_and_len() {
     let mem = MemoryOs::new();
     mem.write("/m/w.bin", vec![0u8; 64]);
     let loader = FileLoader::open_with(&Eio(mem), "/m/w.bin", Alignment::DEFAULT).unwrap();
-    let err = loader.load(16, 8, &SegmentInfo::new(SegmentKind::Constant, 1)).unwrap_err();
+    let err = loader
+        .load(16, 8, &SegmentInfo::new(SegmentKind::Constant, 1))
+        .unwrap_err();
     assert_eq!(err.op(), Some("pread"));
     assert_eq!(err.os_code(), Some(5));
-    assert!(err.to_string().starts_with("pread /m/w.bin (offset=16, len=8): "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("pread /m/w.bin (offset=16, len=8): "),
+        "{err}"
+    );
 }

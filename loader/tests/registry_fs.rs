@@ -24,7 +24,9 @@ fn mapped_session_reads_the_file() {
     let data = pattern(100_000);
     let path = write_file(dir.path(), "m.bin", &data);
     let reg = Registry::new();
-    let s = reg.open(&path, &LoadOptions::new().mode(LoadMode::Map)).unwrap();
+    let s = reg
+        .open(&path, &LoadOptions::new().mode(LoadMode::Map))
+        .unwrap();
     assert!(matches!(s.load_path(), LoadPath::Mapped));
     assert_eq!(s.bytes(), &data[..]);
     assert_eq!(&*s.segment(99_990, 10).unwrap(), &data[99_990..]);
@@ -46,8 +48,10 @@ fn symlink_hard_link_and_relative_path_share_one_mapping() {
 
     let reg = Registry::new();
     let opts = LoadOptions::new();
-    let sessions: Vec<_> =
-        [&path, &link, &sym, &relative].iter().map(|p| reg.open(p, &opts).unwrap()).collect();
+    let sessions: Vec<_> = [&path, &link, &sym, &relative]
+        .iter()
+        .map(|p| reg.open(p, &opts).unwrap())
+        .collect();
     assert!(sessions.iter().all(|s| s.shares_with(&sessions[0])));
     assert_eq!(reg.loads(), 1);
     assert_eq!(reg.live_files(), 1);
@@ -90,7 +94,9 @@ fn empty_file_maps_to_an_empty_region() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "empty.bin", b"");
     for mode in [LoadMode::Auto, LoadMode::Map, LoadMode::Read] {
-        let s = Registry::new().open(&path, &LoadOptions::new().mode(mode)).unwrap();
+        let s = Registry::new()
+            .open(&path, &LoadOptions::new().mode(mode))
+            .unwrap();
         assert!(s.is_empty());
         assert!(matches!(s.load_path(), LoadPath::Empty));
     }
@@ -125,7 +131,10 @@ fn read_mode_reads_into_an_aligned_buffer() {
     let align = loadguard::Alignment::new(4096).unwrap();
     let opts = LoadOptions::new().mode(LoadMode::Read).alignment(align);
     let s = Registry::new().open(&path, &opts).unwrap();
-    assert!(matches!(s.load_path(), LoadPath::Read(ReadReason::Requested)));
+    assert!(matches!(
+        s.load_path(),
+        LoadPath::Read(ReadReason::Requested)
+    ));
     assert_eq!(s.bytes().as_ptr().addr() % 4096, 0);
     assert_eq!(s.bytes(), &data[..]);
 }
@@ -171,9 +180,15 @@ fn auto_falls_back_to_reading_when_mapping_fails_and_says_why() {
         other => panic!("expected a read fallback, got {other:?}"),
     }
     assert_eq!(s.bytes(), &data[..]);
-    assert!(s.load_path().to_string().starts_with("read (mapping failed: mmap "));
+    assert!(
+        s.load_path()
+            .to_string()
+            .starts_with("read (mapping failed: mmap ")
+    );
     // Map mode does not fall back: the error is the caller's.
-    let err = reg.open(&path, &LoadOptions::new().mode(LoadMode::Map)).unwrap_err();
+    let err = reg
+        .open(&path, &LoadOptions::new().mode(LoadMode::Map))
+        .unwrap_err();
     assert_eq!(err.op(), Some("mmap"));
     assert_eq!(err.os_code(), Some(19));
 }
@@ -194,7 +209,10 @@ fn sparse_file_larger_than_the_address_space_is_a_typed_error() {
             matches!(&err, Error::Size { source: loadguard::size::SizeError::TooLarge { value, bits: 32, .. }, .. } if *value == five_gib),
             "{err}"
         );
-        assert!(err.to_string().contains("5368709120 bytes does not fit"), "{err}");
+        assert!(
+            err.to_string().contains("5368709120 bytes does not fit"),
+            "{err}"
+        );
         assert_eq!(reg.live_files(), 0);
     } else if cfg!(unix) {
         // On 64-bit targets the sparse file maps whole (no page is touched).
@@ -208,11 +226,16 @@ fn sparse_file_larger_than_the_address_space_is_a_typed_error() {
 fn open_error_names_op_path_os_error_and_call_site() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing.bin");
-    let err = Registry::new().open(&path, &LoadOptions::new()).unwrap_err();
+    let err = Registry::new()
+        .open(&path, &LoadOptions::new())
+        .unwrap_err();
     let text = err.to_string();
     assert_eq!(err.op(), Some("open"));
     assert!(err.os_code().is_some());
-    assert!(text.starts_with(&format!("open {}: ", path.display())), "{text}");
+    assert!(
+        text.starts_with(&format!("open {}: ", path.display())),
+        "{text}"
+    );
     assert!(text.contains("(os error "), "{text}");
     assert!(text.contains(" at loader"), "{text}");
 }
@@ -228,6 +251,8 @@ fn will_need_and_lock_apply_to_mapped_ranges() {
         .will_need(true)
         .prefault(true)
         .lock(loadguard::LockPolicy::LockIgnoreErrors);
-    let s = Registry::new().open(dir.path().join("m.bin"), &opts).unwrap();
+    let s = Registry::new()
+        .open(dir.path().join("m.bin"), &opts)
+        .unwrap();
     assert_eq!(s.len(), 64 * 1024);
 }

@@ -27,7 +27,10 @@ impl FileLoader {
 
     /// Opens `path` through an OS seam.
     pub fn open_with(os: &dyn Os, path: impl AsRef<Path>, alignment: Alignment) -> Result<Self> {
-        Ok(Self { file: os.open(path.as_ref())?, alignment })
+        Ok(Self {
+            file: os.open(path.as_ref())?,
+            alignment,
+        })
     }
 }
 
@@ -45,7 +48,12 @@ impl DataLoader for FileLoader {
     }
 
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
-        size::range_in(self.file.path(), offset, size::to_u64(buf.len()), self.file.key().len)?;
+        size::range_in(
+            self.file.path(),
+            offset,
+            size::to_u64(buf.len()),
+            self.file.key().len,
+        )?;
         read::read_exact_at(&*self.file, buf, offset)
     }
 }

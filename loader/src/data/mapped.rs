@@ -22,16 +22,26 @@ impl MappedLoader {
     /// Opens `path` through `registry` with `opts` (whole-file advice is not applied: each
     /// `load` applies the options to its own range).
     pub fn open(registry: &Registry, path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self> {
-        let whole_file = LoadOptions { will_need: false, prefault: false, ..*opts };
+        let whole_file = LoadOptions {
+            will_need: false,
+            prefault: false,
+            ..*opts
+        };
         let whole_file = whole_file.lock(crate::options::LockPolicy::Off);
         let session = registry.open(path, &whole_file)?;
-        Ok(Self { session, opts: *opts })
+        Ok(Self {
+            session,
+            opts: *opts,
+        })
     }
 
     /// A loader over an existing session.
     #[must_use]
     pub fn from_session(session: Session, opts: &LoadOptions) -> Self {
-        Self { session, opts: *opts }
+        Self {
+            session,
+            opts: *opts,
+        }
     }
 
     /// The session the loader reads from.
@@ -54,8 +64,12 @@ impl DataLoader for MappedLoader {
     }
 
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
-        let range =
-            size::range_in(self.session.path(), offset, size::to_u64(buf.len()), self.session.len())?;
+        let range = size::range_in(
+            self.session.path(),
+            offset,
+            size::to_u64(buf.len()),
+            self.session.len(),
+        )?;
         buf.copy_from_slice(&self.session.bytes()[range]);
         Ok(())
     }

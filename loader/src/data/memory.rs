@@ -19,7 +19,10 @@ pub struct MemoryLoader {
 impl MemoryLoader {
     /// A loader over `bytes`; errors name the source `<memory>`.
     pub fn new(bytes: impl Into<Bytes>) -> Self {
-        Self { label: PathBuf::from(MEMORY_LABEL), bytes: bytes.into() }
+        Self {
+            label: PathBuf::from(MEMORY_LABEL),
+            bytes: bytes.into(),
+        }
     }
 }
 

@@ -45,7 +45,11 @@ impl SegmentInfo {
     /// A segment of `kind` at `index` with no descriptor.
     #[must_use]
     pub fn new(kind: SegmentKind, index: usize) -> Self {
-        Self { kind, index, descriptor: None }
+        Self {
+            kind,
+            index,
+            descriptor: None,
+        }
     }
 }
 

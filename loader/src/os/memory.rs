@@ -50,7 +50,11 @@ impl MemoryOs {
         let mut state = lock(&self.state);
         state.next_inode += 1;
         state.clock += 1;
-        let file = MemFile { inode: state.next_inode, mtime_ns: state.clock, bytes: bytes.into() };
+        let file = MemFile {
+            inode: state.next_inode,
+            mtime_ns: state.clock,
+            bytes: bytes.into(),
+        };
         state.files.insert(path.into(), file);
     }
 
@@ -60,7 +64,9 @@ impl MemoryOs {
         let mut state = lock(&self.state);
         state.clock += 1;
         let clock = state.clock;
-        let Some(file) = state.files.get(path) else { return false };
+        let Some(file) = state.files.get(path) else {
+            return false;
+        };
         let inode = file.inode;
         let bytes = bytes.into();
         // Every name of the file sees the change, as every hard link does.
@@ -75,7 +81,9 @@ impl MemoryOs {
     /// `existing` names no file.
     pub fn link(&self, existing: &Path, new: impl Into<PathBuf>) -> bool {
         let mut state = lock(&self.state);
-        let Some(file) = state.files.get(existing).cloned() else { return false };
+        let Some(file) = state.files.get(existing).cloned() else {
+            return false;
+        };
         state.files.insert(new.into(), file);
         true
     }
@@ -91,7 +99,19 @@ impl Os for MemoryOs {
         let file = lock(&self.state).files.get(path).cloned();
         let file =
             file.ok_or_else(|| Error::from_io("open", path, &io::ErrorKind::NotFound.into()))?;
-        Ok(Box::new(OpenMemFile { path: path.to_owned(), file }))
+        Ok(Box::new(OpenMemFile {
+            path: path.to_owned(),
+            file,
+        }))
+    }
+
+    /// Heap bytes are resident already, and Miri has no `mlock`: nothing to lock.
+    fn lock(&self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn unlock(&self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -116,15 +136,21 @@ impl OsFile for OpenMemFile {
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         let data = &self.file.bytes;
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
         let n = buf.len().min(data.len() - start);
         buf[..n].copy_from_slice(&data[start..start + n]);
         Ok(n)
     }
 
     fn map(&self, len: usize) -> Result<Mapping> {
-        let bytes = self.file.bytes.get(..len).map(|_| self.file.bytes.slice(..len));
-        bytes.map(Mapping::Shared).ok_or_else(|| {
+        let bytes = self
+            .file
+            .bytes
+            .get(..len)
+            .map(|_| self.file.bytes.slice(..len));
+        bytes.map(Mapping::from_bytes).ok_or_else(|| {
             Error::from_io("mmap", &self.path, &io::ErrorKind::InvalidInput.into())
                 .with_arg("len", len)
         })

@@ -6,7 +6,9 @@
 //! semantics — file identities, links, replacement — so the registry, the data loaders and the
 //! checked arithmetic run unchanged under Miri (which cannot map files) and in model checks.
 
+use std::any::Any;
 use std::fmt;
+use std::io;
 use std::path::Path;
 
 use crate::error::Result;
@@ -14,19 +16,19 @@ use crate::error::Result;
 mod memory;
 pub(crate) mod real;
 
+#[cfg(not(any(unix, windows)))]
+pub(crate) mod stub;
 #[cfg(unix)]
 pub(crate) mod unix;
 #[cfg(windows)]
 pub(crate) mod windows;
-#[cfg(not(any(unix, windows)))]
-pub(crate) mod stub;
 
+#[cfg(not(any(unix, windows)))]
+pub(crate) use stub as platform;
 #[cfg(unix)]
 pub(crate) use unix as platform;
 #[cfg(windows)]
 pub(crate) use windows as platform;
-#[cfg(not(any(unix, windows)))]
-pub(crate) use stub as platform;
 
 pub use memory::MemoryOs;
 pub use real::RealOs;
@@ -57,11 +59,58 @@ impl fmt::Debug for FileKey {
     }
 }
 
-/// The operating system as the loader sees it: something that opens files.
+/// Residency advice for a range of a mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Advice {
+    /// The range will be needed soon (`MADV_WILLNEED`, `PrefetchVirtualMemory`).
+    WillNeed,
+    /// Fault the range in now, reporting missing pages as an error rather than SIGBUS
+    /// (`MADV_POPULATE_READ` on Linux ≥ 5.14).
+    Prefault,
+}
+
+/// The operating system as the loader sees it: something that opens files and manages the
+/// residency of mapped memory.
+///
+/// The residency methods have defaults that call the real OS; a stand-in or a fault-injecting
+/// wrapper overrides them.
 pub trait Os: Send + Sync + 'static {
     /// Opens `path` read-only and reads its identity (through the open handle, so the identity
     /// and the contents cannot come from two different files).
     fn open(&self, path: &Path) -> Result<Box<dyn OsFile>>;
+
+    /// Applies `advice` to `[offset, offset + len)` of `mapping` (a range inside it). Mappings
+    /// that are not real memory maps are resident already: nothing to do.
+    fn advise(
+        &self,
+        mapping: &Mapping,
+        advice: Advice,
+        offset: usize,
+        len: usize,
+    ) -> io::Result<()> {
+        let Some(map) = mapping.as_mmap() else {
+            return Ok(());
+        };
+        match advice {
+            Advice::WillNeed => platform::will_need(map, offset, len),
+            Advice::Prefault => {
+                let how = platform::prefault(map, offset, len)?;
+                tracing::debug!(?how, offset, len, "prefault");
+                Ok(())
+            }
+        }
+    }
+
+    /// Locks exactly `bytes` in memory (`mlock` / `VirtualLock`; the kernel rounds to pages).
+    fn lock(&self, bytes: &[u8]) -> io::Result<()> {
+        platform::lock(bytes)
+    }
+
+    /// Unlocks exactly `bytes`.
+    fn unlock(&self, bytes: &[u8]) -> io::Result<()> {
+        platform::unlock(bytes)
+    }
 }
 
 /// An open file. Dropping it closes the handle.
@@ -81,31 +130,69 @@ pub trait OsFile: Send + Sync {
     fn map(&self, len: usize) -> Result<Mapping>;
 }
 
-/// A read-only view of a whole file produced by [`OsFile::map`].
-#[non_exhaustive]
-pub enum Mapping {
-    /// A real memory mapping.
+/// A read-only view of a whole file produced by [`OsFile::map`], with an optional guard that
+/// is dropped right after the view is unmapped (a seam wrapper uses it to observe the unmap).
+pub struct Mapping {
+    view: View,
+    // Declared after `view` so it drops after the unmap it observes.
+    guard: Option<Box<dyn Any + Send + Sync>>,
+}
+
+enum View {
     Mmap(memmap2::Mmap),
-    /// Shared heap bytes standing in for a mapping ([`MemoryOs`]).
     Shared(bytes::Bytes),
 }
 
 impl Mapping {
+    /// A real memory mapping.
+    #[must_use]
+    pub fn from_mmap(map: memmap2::Mmap) -> Self {
+        Self {
+            view: View::Mmap(map),
+            guard: None,
+        }
+    }
+
+    /// Shared heap bytes standing in for a mapping ([`MemoryOs`]).
+    #[must_use]
+    pub fn from_bytes(bytes: bytes::Bytes) -> Self {
+        Self {
+            view: View::Shared(bytes),
+            guard: None,
+        }
+    }
+
+    /// Attaches a value to drop together with the mapping (after it is unmapped).
+    #[must_use]
+    pub fn with_guard(mut self, guard: impl Any + Send + Sync) -> Self {
+        self.guard = Some(Box::new(guard));
+        self
+    }
+
     /// The mapped bytes.
     #[must_use]
     pub fn as_slice(&self) -> &[u8] {
-        match self {
-            Self::Mmap(map) => map,
-            Self::Shared(bytes) => bytes,
+        match &self.view {
+            View::Mmap(map) => map,
+            View::Shared(bytes) => bytes,
+        }
+    }
+
+    /// The real memory map, when this is one.
+    #[must_use]
+    pub fn as_mmap(&self) -> Option<&memmap2::Mmap> {
+        match &self.view {
+            View::Mmap(map) => Some(map),
+            View::Shared(_) => None,
         }
     }
 }
 
 impl fmt::Debug for Mapping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Mmap(map) => write!(f, "Mapping::Mmap({} bytes)", map.len()),
-            Self::Shared(bytes) => write!(f, "Mapping::Shared({} bytes)", bytes.len()),
+        match &self.view {
+            View::Mmap(map) => write!(f, "Mapping::Mmap({} bytes)", map.len()),
+            View::Shared(bytes) => write!(f, "Mapping::Shared({} bytes)", bytes.len()),
         }
     }
 }

@@ -16,7 +16,11 @@ impl Os for RealOs {
         // below closes it.
         let file = File::open(path).map_err(|e| Error::from_io("open", path, &e))?;
         let key = platform::file_key(&file, path)?;
-        Ok(Box::new(RealFile { file, path: path.to_owned(), key }))
+        Ok(Box::new(RealFile {
+            file,
+            path: path.to_owned(),
+            key,
+        }))
     }
 }
 
@@ -48,6 +52,6 @@ impl OsFile for RealFile {
         // This is the same contract memmap2 documents for `Mmap::map`.
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.file) }
             .map_err(|e| Error::from_io("mmap", &self.path, &e).with_arg("len", len))?;
-        Ok(Mapping::Mmap(map))
+        Ok(Mapping::from_mmap(map))
     }
 }

@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 /// Reads the identity of the open file (`fstat` on its descriptor, never a second `stat` of the
 /// path, which could name a different file by now).
 pub(crate) fn file_key(file: &File, path: &Path) -> Result<FileKey> {
-    let meta = file.metadata().map_err(|e| Error::from_io("fstat", path, &e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::from_io("fstat", path, &e))?;
     Ok(FileKey {
         device: meta.dev(),
         inode: meta.ino(),
