@@ -17,15 +17,33 @@ use proc_macro::TokenStream;
 
 /// Runs one raw OS call and turns its failure into a `loadguard::Error` on the spot.
 ///
-/// ```ignore
-/// let fd = os_call!(
-///     op: "open",
-///     path: &path,
-///     args: { flags },
-///     fail_if: == -1,
-///     // SAFETY: `c_path` is NUL-terminated and outlives the call.
-///     call: unsafe { libc::open(c_path.as_ptr(), flags) },
-/// )?;
+/// ```
+/// use loadguard::os_call;
+/// use std::path::Path;
+///
+/// # #[cfg(unix)]
+/// unsafe extern "C" {
+///     fn close(fd: i32) -> i32;
+/// }
+///
+/// # #[cfg(unix)]
+/// fn close_fd(fd: i32, path: &Path) -> loadguard::Result<()> {
+///     os_call!(
+///         op: "close",
+///         path: path,
+///         args: { fd },
+///         fail_if: == -1,
+///         // SAFETY: the caller owns `fd` and gives it up here.
+///         call: unsafe { close(fd) },
+///     )?;
+///     Ok(())
+/// }
+///
+/// # #[cfg(unix)]
+/// # {
+/// let err = close_fd(-1, Path::new("/models/a.bin")).unwrap_err();
+/// assert!(err.to_string().starts_with("close /models/a.bin (fd=-1): Bad file descriptor (os error 9) at "));
+/// # }
 /// ```
 ///
 /// Evaluates to `Result<R, loadguard::Error>` where `R` is the type of `call`. Keys (any order):
@@ -53,7 +71,9 @@ pub fn os_call(input: TokenStream) -> TokenStream {
 
 /// Derives `loadguard::dylib::ApiTable` for a struct of foreign function pointers.
 ///
-/// ```ignore
+/// ```
+/// use loadguard::ApiTable;
+///
 /// #[derive(ApiTable)]
 /// struct Enn {
 ///     #[api(symbol = "EnnInitialize")]
@@ -61,6 +81,10 @@ pub fn os_call(input: TokenStream) -> TokenStream {
 ///     #[api(optional)]
 ///     EnnTrace: Option<unsafe extern "C" fn(level: u32)>,
 /// }
+///
+/// use loadguard::dylib::ApiTable as _;
+/// let names: Vec<_> = Enn::SYMBOLS.iter().map(|s| s.to_string()).collect();
+/// assert_eq!(names, ["EnnInitialize", "EnnTrace"]);
 /// ```
 ///
 /// - The symbol is the field name, or `#[api(symbol = "…")]`.
