@@ -1,0 +1,131 @@
+//! loom models of `loadguard::shm::Pool` with the heap provider: every interleaving of
+//! concurrent alloc, find, free and retain. The pool's lock and id counter are loom's under
+//! `--cfg loom`, so these explore the code that ships.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p loom-tests --release --test pool`.
+#![cfg(loom)]
+
+use loadguard::shm::{Pool, PoolOptions, Provider};
+use loom::sync::Arc;
+use loom::thread;
+
+fn heap_pool() -> Arc<Pool> {
+    Arc::new(Pool::with_options(
+        PoolOptions::new().providers([Provider::Heap]),
+    ))
+}
+
+/// Two threads allocate at once: distinct ids, each finds its own buffer, frees leave the pool
+/// empty.
+#[test]
+fn concurrent_allocs_get_distinct_ids_and_find_their_own_buffer() {
+    loom::model(|| {
+        let pool = heap_pool();
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    let buf = pool.alloc(32).unwrap();
+                    let found = pool.find(buf.as_ptr().wrapping_add(8), 24).unwrap();
+                    assert_eq!((found.id, found.offset), (buf.id(), 8));
+                    buf.id()
+                })
+            })
+            .collect();
+        let ids: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_ne!(ids[0], ids[1]);
+        assert!(pool.is_empty());
+    });
+}
+
+/// A lookup racing the free of the buffer it asks about sees that buffer or nothing — never a
+/// stale record after the free completed, never a wrong offset.
+#[test]
+fn find_racing_free_sees_the_buffer_or_nothing() {
+    loom::model(|| {
+        let pool = heap_pool();
+        let owner = Arc::clone(&pool);
+        let buf = owner.alloc(16).unwrap();
+        let (addr, id) = (buf.as_ptr(), buf.id());
+        let addr_bits = addr.addr();
+        let finder = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let ptr = std::ptr::without_provenance::<u8>(addr_bits);
+                pool.find(ptr.wrapping_add(4), 4).map(|f| (f.id, f.offset))
+            })
+        };
+        drop(buf);
+        assert_eq!(pool.find(addr, 1), None, "freed buffer still registered");
+        let seen = finder.join().unwrap();
+        assert!(seen.is_none() || seen == Some((id, 4)), "{seen:?}");
+        assert!(pool.is_empty());
+    });
+}
+
+/// Free, alloc (which may reuse the freed address) and find race: the lookup answers with the
+/// freed buffer, the new one (at the right offset), or nothing.
+#[test]
+fn free_alloc_and_find_race_without_a_wrong_answer() {
+    loom::model(|| {
+        let pool = heap_pool();
+        let owner = Arc::clone(&pool);
+        let old = owner.alloc(64).unwrap();
+        let (old_id, old_addr) = (old.id(), old.as_ptr().addr());
+        let allocator = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let new = pool.alloc(64).unwrap();
+                let range = (new.as_ptr().addr(), new.len());
+                // Hand the buffer to the pool so it stays put for the check below.
+                (new.into_pool(), range)
+            })
+        };
+        let finder = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let ptr = std::ptr::without_provenance::<u8>(old_addr);
+                pool.find(ptr, 8).map(|f| (f.id, f.offset))
+            })
+        };
+        // This thread frees the old buffer while the others allocate and look up.
+        drop(old);
+        let (new_id, (new_start, new_len)) = allocator.join().unwrap();
+        match finder.join().unwrap() {
+            None => {}
+            Some((id, offset)) if id == old_id => assert_eq!(offset, 0),
+            Some((id, offset)) => {
+                assert_eq!(id, new_id);
+                assert!(new_start <= old_addr && old_addr + 8 <= new_start + new_len);
+                assert_eq!(offset, old_addr - new_start);
+            }
+        }
+        assert_eq!(pool.len(), 1);
+        assert!(pool.retained(new_id).is_some());
+    });
+}
+
+/// Buffers retained by several threads are all still owned by the pool afterwards, and the
+/// last `Arc` dropping the pool releases them (the drop takes no lock: it has `&mut`).
+#[test]
+fn retained_buffers_from_threads_are_released_with_the_pool() {
+    loom::model(|| {
+        let pool = heap_pool();
+        let threads: Vec<_> = (0..2)
+            .map(|i| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    let mut buf = pool.alloc(8).unwrap();
+                    buf[0] = i;
+                    buf.into_pool()
+                })
+            })
+            .collect();
+        let ids: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(pool.len(), 2);
+        for (i, id) in (0u8..).zip(&ids) {
+            assert_eq!(pool.retained(*id).map(|b| b[0]), Some(i));
+        }
+        drop(pool);
+    });
+}
