@@ -60,6 +60,11 @@ use proc_macro::TokenStream;
 ///   `posix_fadvise`).
 /// - `call: expr` — the call itself, usually an `unsafe` block with its `// SAFETY:` comment.
 ///
+/// The `unsafe` block in `call:` keeps the caller's spans, so clippy's
+/// `undocumented_unsafe_blocks` still demands its `// SAFETY:` comment (right above `call:`).
+/// Inside a `#[track_caller]` function the recorded location is that function's caller, as
+/// for any `#[track_caller]` call.
+///
 /// Why a macro and not a function taking a closure: the OS error must be read before anything
 /// else runs, and the error's call site must be the caller's line; the expansion reads
 /// errno as the first statement of the failure branch and builds the error in the caller's
