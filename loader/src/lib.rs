@@ -11,6 +11,7 @@
 extern crate self as loadguard;
 
 pub mod aligned;
+mod callsite;
 pub mod data;
 pub mod dylib;
 pub mod error;
@@ -26,6 +27,8 @@ pub mod session;
 pub mod shm;
 pub mod size;
 pub(crate) mod sync;
+#[cfg(any(test, loom, fuzzing, feature = "testing"))]
+pub mod testing;
 
 pub use aligned::AlignedBuf;
 pub use data::{DataLoader, FileLoader, MappedLoader, MemoryLoader, SegmentInfo, SegmentKind};

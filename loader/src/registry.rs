@@ -85,7 +85,9 @@ impl Registry {
     /// session of this registry that has the same file open with the same mode.
     ///
     /// The file handle is closed before this returns: the mapping does not need it.
+    #[track_caller]
     pub fn open(&self, path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Session> {
+        let _site = crate::callsite::enter();
         let path = path.as_ref();
         let span = tracing::debug_span!("session_open", path = %path.display());
         let _enter = span.enter();

@@ -21,12 +21,15 @@ pub struct FileLoader {
 
 impl FileLoader {
     /// Opens `path` on the operating system.
+    #[track_caller]
     pub fn open(path: impl AsRef<Path>, alignment: Alignment) -> Result<Self> {
         Self::open_with(&RealOs, path, alignment)
     }
 
     /// Opens `path` through an OS seam.
+    #[track_caller]
     pub fn open_with(os: &dyn Os, path: impl AsRef<Path>, alignment: Alignment) -> Result<Self> {
+        let _site = crate::callsite::enter();
         Ok(Self {
             file: os.open(path.as_ref())?,
             alignment,

@@ -21,6 +21,7 @@ pub struct MappedLoader {
 impl MappedLoader {
     /// Opens `path` through `registry` with `opts` (whole-file advice is not applied: each
     /// `load` applies the options to its own range).
+    #[track_caller]
     pub fn open(registry: &Registry, path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self> {
         let whole_file = LoadOptions {
             will_need: false,

@@ -130,12 +130,12 @@ pub trait OsFile: Send + Sync {
     fn map(&self, len: usize) -> Result<Mapping>;
 }
 
-/// A read-only view of a whole file produced by [`OsFile::map`], with an optional guard that
-/// is dropped right after the view is unmapped (a seam wrapper uses it to observe the unmap).
+/// A read-only view of a whole file produced by [`OsFile::map`], with guards that are dropped
+/// right after the view is unmapped (seam wrappers use them to observe the unmap).
 pub struct Mapping {
     view: View,
-    // Declared after `view` so it drops after the unmap it observes.
-    guard: Option<Box<dyn Any + Send + Sync>>,
+    // Declared after `view` so they drop after the unmap they observe.
+    guards: Vec<Box<dyn Any + Send + Sync>>,
 }
 
 enum View {
@@ -149,7 +149,7 @@ impl Mapping {
     pub fn from_mmap(map: memmap2::Mmap) -> Self {
         Self {
             view: View::Mmap(map),
-            guard: None,
+            guards: Vec::new(),
         }
     }
 
@@ -158,14 +158,15 @@ impl Mapping {
     pub fn from_bytes(bytes: bytes::Bytes) -> Self {
         Self {
             view: View::Shared(bytes),
-            guard: None,
+            guards: Vec::new(),
         }
     }
 
-    /// Attaches a value to drop together with the mapping (after it is unmapped).
+    /// Attaches a value to drop together with the mapping (after it is unmapped). Wrappers
+    /// nest: every guard attached is kept.
     #[must_use]
     pub fn with_guard(mut self, guard: impl Any + Send + Sync) -> Self {
-        self.guard = Some(Box::new(guard));
+        self.guards.push(Box::new(guard));
         self
     }
 
