@@ -237,6 +237,7 @@ fn lifecycle(api: &Arc<Api<FakeDriver>>) -> Lifecycle<i32> {
 
 const THREADS: usize = 8;
 const SESSIONS: usize = 2_000;
+const CHURN_ROUNDS: usize = 300;
 
 #[test]
 fn init_and_deinit_run_exactly_once_under_8_threads_of_sessions() {
@@ -274,20 +275,26 @@ fn churning_sessions_pair_every_init_with_one_deinit() {
     let api = Arc::new(open::<FakeDriver>(&driver_copy(&dir)).unwrap());
     let lifecycle = lifecycle(&api);
     std::thread::scope(|scope| {
-        for _ in 0..THREADS {
-            scope.spawn(|| {
-                for _ in 0..SESSIONS {
-                    let _session = lifecycle.acquire().unwrap();
-                    std::thread::yield_now();
+        for thread in 0..THREADS {
+            let lifecycle = &lifecycle;
+            scope.spawn(move || {
+                for round in 0..CHURN_ROUNDS {
+                    drop(lifecycle.acquire().unwrap());
+                    // Time outside any session, varied per thread and round, so the session
+                    // count keeps falling to zero: every such moment is a deinit racing the
+                    // next acquire's init.
+                    let pause = 1 + (thread * 7 + round * 13) % 40;
+                    std::thread::sleep(std::time::Duration::from_micros(pause as u64));
                 }
             });
         }
     });
     let (inits, deinits) = (count(&api, INIT), count(&api, DEINIT));
     assert!(
-        inits >= 1 && inits == deinits,
-        "inits {inits}, deinits {deinits}"
+        inits > THREADS,
+        "the run must re-initialise often to mean anything: {inits} inits"
     );
+    assert_eq!(inits, deinits, "every init has one deinit");
     assert_eq!(
         count(&api, VIOLATIONS),
         0,

@@ -2,7 +2,7 @@
 //!
 //! It counts every call and detects the misuse the `Lifecycle` guard exists to prevent: init
 //! while already initialised, deinit while not initialised, and init or deinit overlapping
-//! another init or deinit (each holds a "busy" flag and yields while holding it, so overlap
+//! another init or deinit (each holds a "busy" flag and sleeps briefly while holding it, so overlap
 //! is likely to be seen if the caller allows it).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -25,7 +25,8 @@ fn busy<T>(f: impl FnOnce() -> T) -> T {
     if BUSY.swap(true, Ordering::SeqCst) {
         VIOLATIONS.fetch_add(1, Ordering::SeqCst);
     }
-    std::thread::yield_now();
+    // Widen the window in which a second, overlapping call would be seen.
+    std::thread::sleep(std::time::Duration::from_micros(20));
     let out = f();
     BUSY.store(false, Ordering::SeqCst);
     out
