@@ -197,9 +197,16 @@ fn walk_branches(e: &Expr, stmts: &[Stmt], k: usize, in_unsafe: bool, hits: &mut
 
 /// The span of the first OS-error read in `tokens` (macro bodies included).
 fn read_span(tokens: TokenStream) -> Option<Span> {
-    for tt in tokens {
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(tt) = tokens.next() {
         match tt {
-            TokenTree::Ident(i) if READS.iter().any(|r| i == r) => return Some(i.span()),
+            // A call (`errno()`), not a variable that happens to be named `errno`.
+            TokenTree::Ident(i)
+                if READS.iter().any(|r| i == r)
+                    && matches!(tokens.peek(), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis) =>
+            {
+                return Some(i.span());
+            }
             TokenTree::Group(g) => {
                 if let Some(span) = read_span(g.stream()) {
                     return Some(span);
@@ -220,15 +227,25 @@ fn evaluate(
 ) {
     let clobber = match branch {
         Some(branch) => first_clobber(before, in_unsafe, true).or_else(|| {
+            // `if ffi(..) == 0 { .. }`: the failing call is the condition itself.
+            if has_call_expr(branch.cond, in_unsafe) {
+                return None;
+            }
             let start = failing_statement(branch)?;
             first_clobber(&branch.parent[start + 1..branch.index], in_unsafe, true)
         }),
         None => {
             // Straight-line code: the failing call is the last FFI call that is not a release.
-            before
+            // Branches that were not taken on the way here (`if ok { return .. }`) are skipped.
+            let straight: Vec<Stmt> = before
+                .iter()
+                .filter(|s| !is_branching(s))
+                .cloned()
+                .collect();
+            straight
                 .iter()
                 .rposition(|s| has_call(s, in_unsafe, false))
-                .and_then(|start| first_clobber(&before[start + 1..], in_unsafe, false))
+                .and_then(|start| first_clobber(&straight[start + 1..], in_unsafe, false))
         }
     };
     if let Some((name, span)) = clobber {
@@ -259,6 +276,21 @@ fn collect_idents(tokens: TokenStream, out: &mut Vec<String>) {
             _ => {}
         }
     }
+}
+
+fn is_branching(stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::Expr(Expr::If(_) | Expr::Match(_), _))
+}
+
+fn has_call_expr(e: &Expr, in_unsafe: bool) -> bool {
+    let mut finder = Clobbers {
+        in_unsafe,
+        any_ffi: true,
+        releases_too: true,
+        found: None,
+    };
+    finder.visit_expr(e);
+    finder.found.is_some()
 }
 
 fn has_call(stmt: &Stmt, in_unsafe: bool, releases_too: bool) -> bool {
@@ -305,9 +337,16 @@ impl<'a> Visit<'a> for Clobbers {
         if self.found.is_none() {
             if let Expr::Path(f) = peel(&node.func) {
                 let name = last_segment(&f.path).unwrap_or_default();
+                // `ptr::read`, `mem::take`: memory operations, not OS calls.
+                let memory_op = f
+                    .path
+                    .segments
+                    .iter()
+                    .any(|s| s.ident == "ptr" || s.ident == "mem");
                 let release = RELEASES.contains(&name.as_str());
                 let is_read = READS.contains(&name.as_str());
                 let ffi = self.in_unsafe
+                    && !memory_op
                     && !is_read
                     && !PURE.contains(&name.as_str())
                     && (!crate::syntax::is_capitalized(&name)

@@ -44,7 +44,9 @@ const DEINIT_WORDS: &[&str] = &[
     "destroy",
     "terminate",
 ];
-const QUERY_WORDS: &[&str] = &["is", "get", "or", "has", "was", "ensure", "lazy", "once"];
+const QUERY_WORDS: &[&str] = &[
+    "is", "get", "or", "has", "was", "ensure", "lazy", "once", "assume",
+];
 
 /// Splits `CoInitializeEx` / `backend_init` / `cuInit` into lowercase words.
 fn words(name: &str) -> Vec<String> {
@@ -219,7 +221,13 @@ impl<'a> Visit<'a> for Calls {
     fn visit_item(&mut self, _: &'a syn::Item) {}
     fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
         if let Expr::Path(f) = &*node.func {
-            if let Some(name) = last_segment(&f.path) {
+            // Free functions (`nrt_init`, `ffi::cuInit`, `CoInitializeEx`) act on global or
+            // library state; `Block::destroy(b)` / `Self::init(x)` act on their argument.
+            let parent = crate::syntax::parent_segment(&f.path);
+            let free = parent
+                .as_deref()
+                .is_none_or(|p| !crate::syntax::is_capitalized(p) || is_win32_module(p));
+            if let Some(name) = last_segment(&f.path).filter(|_| free) {
                 let span = f
                     .path
                     .segments
@@ -231,11 +239,29 @@ impl<'a> Visit<'a> for Calls {
         syn::visit::visit_expr_call(self, node);
     }
     fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-        let on_self = matches!(peel(&node.receiver), Expr::Path(p) if p.path.is_ident("self"));
-        if !on_self {
+        // Only a field of `self` is state of this instance: `self.ctx.shutdown()`. Calls on
+        // `self` itself delegate to the type's own method; calls on locals act on other values.
+        let on_field = matches!(peel(&node.receiver), Expr::Field(f) if matches!(peel(&f.base), Expr::Path(p) if p.path.is_ident("self")));
+        if on_field {
             let callee = format!("{}.{}", text(&*node.receiver).replace(' ', ""), node.method);
             self.record(callee, &node.method.to_string(), node.method.span());
         }
         syn::visit::visit_expr_method_call(self, node);
     }
+}
+
+fn is_win32_module(segment: &str) -> bool {
+    matches!(
+        segment,
+        "Foundation"
+            | "FileSystem"
+            | "Memory"
+            | "LibraryLoader"
+            | "IO"
+            | "Threading"
+            | "Win32"
+            | "System"
+            | "Storage"
+            | "Com"
+    )
 }

@@ -103,13 +103,15 @@ fn check_block(stmts: &[Stmt], fn_unsafe: bool, hits: &mut Vec<Hit>) {
         };
         match peel(expr) {
             Expr::If(i) => {
-                let Some(call) = failure_check(&i.cond, &stmts[..k], fn_unsafe) else {
+                let Some((call, variable)) = failure_check(&i.cond, &stmts[..k], fn_unsafe) else {
                     continue;
                 };
+                // `if hr < 0 { return Err(hr) }`: the status is the OS error.
+                let carried: Vec<String> = captured.iter().cloned().chain(variable).collect();
                 if let Some(span) = error_without_os_error(
                     &i.then_branch.to_token_stream(),
                     &i.then_branch,
-                    &captured,
+                    &carried,
                 ) {
                     hits.push(hit(span, &call));
                 }
@@ -150,7 +152,11 @@ fn hit(span: Span, call: &str) -> Hit {
 }
 
 /// If `cond` tests the result of an OS call, the call's name.
-fn failure_check(cond: &Expr, before: &[Stmt], fn_unsafe: bool) -> Option<String> {
+fn failure_check(
+    cond: &Expr,
+    before: &[Stmt],
+    fn_unsafe: bool,
+) -> Option<(String, Option<String>)> {
     let tested = match peel(cond) {
         Expr::Binary(b) => match b.op {
             BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) => {
@@ -167,7 +173,13 @@ fn failure_check(cond: &Expr, before: &[Stmt], fn_unsafe: bool) -> Option<String
         Expr::MethodCall(m) if m.method == "is_null" && m.args.is_empty() => &*m.receiver,
         _ => return None,
     };
-    os_call_in(tested, fn_unsafe).or_else(|| bound_from_os_call(tested, before, fn_unsafe))
+    let variable = match peel(tested) {
+        Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
+        _ => None,
+    };
+    os_call_in(tested, fn_unsafe)
+        .or_else(|| bound_from_os_call(tested, before, fn_unsafe))
+        .map(|call| (call, variable))
 }
 
 /// `0`, `-1`, `INVALID_HANDLE_VALUE`, `MAP_FAILED`, `FALSE`, `null_mut()`, `ptr::null()`.

@@ -42,11 +42,14 @@ const SUCCESS_CONSTS: &[&str] = &[
 
 /// Parts of variable names that say "this is a status".
 const STATUS_NAMES: &[&str] = &[
-    "status", "rc", "ret", "res", "err", "hr", "code", "result", "st",
+    "status", "rc", "ret", "hr", "err", "error", "errno", "ntstatus",
 ];
 
 fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut v = Visitor { hits: Vec::new() };
+    let mut v = Visitor {
+        hits: Vec::new(),
+        array_of_uninit: 0,
+    };
     for function in &ctx.functions {
         v.visit_block(function.block);
     }
@@ -55,14 +58,18 @@ fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
 
 struct Visitor {
     hits: Vec<Hit>,
+    /// Inside `let x: [MaybeUninit<T>; N] = ..`: `uninit().assume_init()` is the sound idiom.
+    array_of_uninit: usize,
 }
 
 impl<'a> Visit<'a> for Visitor {
     fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-        if matches!(
-            node.method.to_string().as_str(),
-            "assume_init" | "assume_init_read"
-        ) {
+        if self.array_of_uninit == 0
+            && matches!(
+                node.method.to_string().as_str(),
+                "assume_init" | "assume_init_read"
+            )
+        {
             if let Expr::Call(call) = peel(&node.receiver) {
                 if let Expr::Path(f) = &*call.func {
                     if matches!(
@@ -100,7 +107,26 @@ impl<'a> Visit<'a> for Visitor {
         syn::visit::visit_block(self, node);
     }
 
+    fn visit_local(&mut self, node: &'a syn::Local) {
+        let idiom = matches!(&node.pat, Pat::Type(t) if mentions(&*t.ty, "MaybeUninit"));
+        self.array_of_uninit += usize::from(idiom);
+        syn::visit::visit_local(self, node);
+        self.array_of_uninit -= usize::from(idiom);
+    }
+
     fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+/// Whether `init` is a call that fills `out` through an argument and returns a status that
+/// is not already checked in place (`?`): `let rc = ffi(out.as_mut_ptr());`.
+fn fills(init: &Expr, out: &str) -> bool {
+    let init = peel(init);
+    let args = match init {
+        Expr::Call(c) => &c.args,
+        _ => return false,
+    };
+    let has_try = crate::syntax::Exits::of(init).iter().len() > 0;
+    !has_try && args.iter().any(|a| mentions(a, out))
 }
 
 fn local_name(stmt: &Stmt) -> Option<(String, Option<&Expr>)> {
@@ -160,7 +186,7 @@ impl Visitor {
             // The call that fills `out` and binds its status.
             let Some((j, status)) = stmts.iter().enumerate().skip(i + 1).find_map(|(j, s)| {
                 let (status, init) = local_name(s)?;
-                (init.is_some_and(|e| mentions(e, &out)) && status != out).then_some((j, status))
+                (init.is_some_and(|e| fills(e, &out)) && status != out).then_some((j, status))
             }) else {
                 continue;
             };

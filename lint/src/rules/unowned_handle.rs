@@ -330,7 +330,12 @@ fn scan_expr(e: &Expr, h: &str) -> Flow {
     match e {
         Expr::If(expr_if) => {
             if mentions(&*expr_if.cond, h) {
-                // The failure check of `h` itself (or a use guarded by it): not a leak path.
+                // The check of `h` itself. `if fd >= 0 { return Ok(fd) }` hands `h` out on
+                // success, so what follows is the failure path, where `h` is not valid.
+                if matches!(scan_block(&expr_if.then_branch, h), Flow::Consumed) {
+                    return Flow::Consumed;
+                }
+                // `if h == INVALID { return Err(..) }`: not a leak path.
                 return Flow::Continue;
             }
             if let Flow::Leak(span) = first_exit(&expr_if.cond) {
