@@ -54,7 +54,7 @@ use std::path::Path;
 pub use buffer::SharedBuffer;
 pub use pool::{Pool, PoolOptions};
 
-use crate::data::{FileLoader, SegmentInfo, SegmentKind};
+use crate::data::{DataLoader, FileLoader, SegmentInfo, SegmentKind};
 use crate::error::Result;
 use crate::size::Alignment;
 
@@ -152,7 +152,10 @@ pub fn load_into_pool<'p>(
     offset: u64,
     len: u64,
 ) -> Result<SharedBuffer<'p>> {
+    let path = path.as_ref();
     let loader = FileLoader::open(path, Alignment::DEFAULT)?;
+    // Checked here too so that a range error names the file, not the pool.
+    crate::size::range_in(path, offset, len, loader.size()?)?;
     pool.load(
         &loader,
         offset,
