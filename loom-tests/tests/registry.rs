@@ -4,21 +4,25 @@
 //! The file system is the in-memory OS seam, whose locks are loom's too.
 #![cfg(loom)]
 
-use loom::thread;
 use loadguard::os::MemoryOs;
+use loadguard::testing::Ledger;
 use loadguard::{LoadOptions, Registry};
+use loom::thread;
 
-fn registry_with_file() -> Registry {
+/// A registry over one in-memory file, its handles and mappings counted in the ledger every
+/// model ends by checking.
+fn registry_with_file() -> (Ledger, Registry) {
     let os = MemoryOs::new();
     os.write("/m.bin", vec![7u8; 64]);
-    Registry::with_os(os)
+    let ledger = Ledger::new();
+    (ledger.clone(), Registry::with_os(ledger.track(os)))
 }
 
 /// Three threads open the same file at once: exactly one load, and all share it.
 #[test]
 fn concurrent_first_opens_load_once() {
     loom::model(|| {
-        let registry = registry_with_file();
+        let (ledger, registry) = registry_with_file();
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 let registry = registry.clone();
@@ -31,6 +35,8 @@ fn concurrent_first_opens_load_once() {
             assert!(theirs.shares_with(&mine));
         }
         assert_eq!(registry.loads(), 1);
+        drop(mine);
+        ledger.assert_balanced();
     });
 }
 
@@ -40,7 +46,7 @@ fn concurrent_first_opens_load_once() {
 #[test]
 fn drop_of_last_session_races_with_open() {
     loom::model(|| {
-        let registry = registry_with_file();
+        let (ledger, registry) = registry_with_file();
         let first = registry.open("/m.bin", &LoadOptions::new()).unwrap();
         let other = registry.clone();
         let opener = thread::spawn(move || {
@@ -55,6 +61,7 @@ fn drop_of_last_session_races_with_open() {
         assert!(loads == 1 || loads == 2, "one load, or a reload after the entry died: {loads}");
         drop(session);
         assert_eq!(registry.live_files(), 0);
+        ledger.assert_balanced();
     });
 }
 
@@ -63,7 +70,7 @@ fn drop_of_last_session_races_with_open() {
 #[test]
 fn three_threads_open_and_drop() {
     loom::model(|| {
-        let registry = registry_with_file();
+        let (ledger, registry) = registry_with_file();
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 let registry = registry.clone();
@@ -80,5 +87,6 @@ fn three_threads_open_and_drop() {
             handle.join().unwrap();
         }
         assert_eq!(registry.live_files(), 0);
+        ledger.assert_balanced();
     });
 }

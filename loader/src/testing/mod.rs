@@ -26,6 +26,8 @@
 
 mod faults;
 mod ledger;
+#[cfg(feature = "testing")]
+pub mod model;
 
 pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs};
 pub use ledger::{Acquisition, Leaks, Ledger, Receipt, ResourceKind, TrackedOs};
