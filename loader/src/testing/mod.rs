@@ -24,6 +24,11 @@
 //! # Ok::<(), loadguard::Error>(())
 //! ```
 
+/// The guide to pointing the harness at your own loader (`TESTING.md`; its examples run as
+/// doctests).
+#[doc = include_str!("../../../TESTING.md")]
+pub mod guide {}
+
 mod faults;
 mod ledger;
 #[cfg(feature = "testing")]
