@@ -5,4 +5,4 @@
 need_apt libc6-dev-i386 lib32gcc-12-dev
 need_target i686-unknown-linux-gnu
 section "test: -p loadguard --target i686-unknown-linux-gnu"
-run cargo test -p loadguard --target i686-unknown-linux-gnu
+run cargo test -p loadguard --target i686-unknown-linux-gnu --no-fail-fast

@@ -13,6 +13,6 @@ if [[ ! -f $WINEPREFIX/system.reg ]]; then
 fi
 wine --version
 section "test: -p loadguard --target x86_64-pc-windows-gnu (Wine)"
-run cargo test -p loadguard --target x86_64-pc-windows-gnu
+run cargo test -p loadguard --target x86_64-pc-windows-gnu --no-fail-fast
 # Leave no wineserver behind (it would keep the prefix busy and outlive the stage).
 wineserver -k 2>/dev/null || true
