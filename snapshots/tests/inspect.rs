@@ -19,7 +19,10 @@ fn inspect_text_and_json_of_every_fixture() {
         let info = format::parse(path, bytes).unwrap_or_else(|e| panic!("{e}"));
         let slug = name.replace('.', "_");
         insta::assert_snapshot!(format!("text_{slug}"), report::to_text(&info, path, bytes));
-        insta::assert_snapshot!(format!("json_{slug}"), report::to_json(&info, path, bytes).pretty());
+        insta::assert_snapshot!(
+            format!("json_{slug}"),
+            report::to_json(&info, path, bytes).pretty()
+        );
     }
 }
 
@@ -29,7 +32,8 @@ fn json_report_is_valid_json_with_the_documented_fields() {
         let path = Path::new(name);
         let info = format::parse(path, bytes).unwrap();
         let text = report::to_json(&info, path, bytes).pretty();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
         assert_eq!(v["format"], *fmt);
         assert_eq!(v["size"], bytes.len());
         for t in v["tensors"].as_array().unwrap() {

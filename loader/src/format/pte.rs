@@ -65,7 +65,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
         return Err(ctx.err(
             4,
             Rule::BadMagic,
-            format!("identifier \"{}\" is not \"ET\" and two digits", id.escape_ascii()),
+            format!(
+                "identifier \"{}\" is not \"ET\" and two digits",
+                id.escape_ascii()
+            ),
         ));
     }
     let identifier = String::from_utf8_lossy(&id).into_owned();
