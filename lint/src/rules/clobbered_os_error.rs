@@ -225,8 +225,19 @@ fn evaluate(
     in_unsafe: bool,
     hits: &mut Vec<Hit>,
 ) {
-    let clobber = match branch {
-        Some(branch) => first_clobber(before, in_unsafe, true).or_else(|| {
+    // Branches that were not taken on the way here (`if ok { return .. }`) are skipped.
+    let straight: Vec<Stmt> = before
+        .iter()
+        .filter(|s| !is_branching(s))
+        .cloned()
+        .collect();
+    // The failing call is the last FFI call before the read that is not a release, if there
+    // is one in this block; after it, releases and printing clobber.
+    let failing = straight.iter().rposition(|s| has_call(s, in_unsafe, false));
+    let clobber = match (failing, branch) {
+        (Some(start), _) => first_clobber(&straight[start + 1..], in_unsafe, false),
+        // Otherwise, in a branch, the failing call is in (or before) the branch condition.
+        (None, Some(branch)) => first_clobber(before, in_unsafe, true).or_else(|| {
             // `if ffi(..) == 0 { .. }`: the failing call is the condition itself.
             if has_call_expr(branch.cond, in_unsafe) {
                 return None;
@@ -234,19 +245,7 @@ fn evaluate(
             let start = failing_statement(branch)?;
             first_clobber(&branch.parent[start + 1..branch.index], in_unsafe, true)
         }),
-        None => {
-            // Straight-line code: the failing call is the last FFI call that is not a release.
-            // Branches that were not taken on the way here (`if ok { return .. }`) are skipped.
-            let straight: Vec<Stmt> = before
-                .iter()
-                .filter(|s| !is_branching(s))
-                .cloned()
-                .collect();
-            straight
-                .iter()
-                .rposition(|s| has_call(s, in_unsafe, false))
-                .and_then(|start| first_clobber(&straight[start + 1..], in_unsafe, false))
-        }
+        (None, None) => None,
     };
     if let Some((name, span)) = clobber {
         let line = span.start().line;
