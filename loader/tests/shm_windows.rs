@@ -57,3 +57,17 @@ fn unsupported_providers_fall_back_on_windows() {
     let err = strict.alloc(4096).unwrap_err();
     assert!(err.to_string().contains("memfd"), "{err}");
 }
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn dup_handle_outlives_the_buffer() {
+    let pool = section_pool();
+    let buf = pool.alloc(4096).unwrap();
+    let dup = pool.dup_handle(buf.id()).unwrap().unwrap();
+    drop(buf);
+    drop(dup);
+    let heap = Pool::with_options(PoolOptions::new().providers([Provider::Heap]));
+    let h = heap.alloc(1).unwrap();
+    assert!(h.handle().is_none());
+    assert!(heap.dup_handle(h.id()).unwrap().is_none());
+}

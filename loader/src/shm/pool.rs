@@ -95,8 +95,7 @@ pub(crate) struct Record {
     start: Start,
     /// Handed back with [`SharedBuffer::into_pool`]: no `SharedBuffer` refers to it any more.
     retained: bool,
-    /// Owns the memory; read for its fd on Unix, elsewhere held only for its `Drop`.
-    #[cfg_attr(not(unix), allow(dead_code))]
+    /// Owns the memory; also read for its fd / handle (`dup_fd`, `dup_handle`).
     backing: Backing,
 }
 
@@ -316,6 +315,24 @@ impl Pool {
                 )
                 .with_arg("id", id)
             })
+    }
+
+    /// A new handle for buffer `id`'s section (`DuplicateHandle`), to hand to a driver or
+    /// another process. `Ok(None)` for an unknown id or a buffer without a handle (heap).
+    #[cfg(windows)]
+    pub fn dup_handle(&self, id: BufferId) -> Result<Option<std::os::windows::io::OwnedHandle>> {
+        let reg = lock(&self.registry);
+        let Some(record) = reg.starts.get(&id).and_then(|&s| reg.ranges.get(s)) else {
+            return Ok(None);
+        };
+        let Some(handle) = record.backing.handle() else {
+            return Ok(None);
+        };
+        // Under the lock, so the record (and its handle) cannot be freed during the duplication.
+        handle.try_clone_to_owned().map(Some).map_err(|e| {
+            Error::from_io("DuplicateHandle", format!("shm:{}", self.options.name), &e)
+                .with_arg("id", id)
+        })
     }
 
     /// Removes the record starting at `start` — called by the record's `SharedBuffer` on drop.
