@@ -38,7 +38,7 @@
 //! [`source`] parses (with a nesting limit), [`context`] gathers the file's declarations,
 //! [`rules`] holds the rules, [`suppress`] and [`config`] filter, [`walk`] finds and analyzes
 //! files in parallel, [`report`] renders human, JSON and SARIF output, [`cli`] ties it together.
-#![doc = include_str!("../REVIEW.md")]
+#![doc = include_str!("../README.md")]
 
 pub mod cli;
 pub mod config;
