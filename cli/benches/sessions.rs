@@ -12,12 +12,20 @@ use std::process::Command;
 use serde_json::Value;
 
 fn main() {
-    let mib: u64 = std::env::var("LOADGUARD_BENCH_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
-    let max_n: u32 = std::env::var("LOADGUARD_BENCH_MAX_N").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
+    let mib: u64 = std::env::var("LOADGUARD_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let max_n: u32 = std::env::var("LOADGUARD_BENCH_MAX_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bench.bin");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
-    let chunk: Vec<u8> = (0..1u32 << 20).map(|i| i.to_le_bytes()[0] ^ i.to_le_bytes()[1]).collect();
+    let chunk: Vec<u8> = (0..1u32 << 20)
+        .map(|i| i.to_le_bytes()[0] ^ i.to_le_bytes()[1])
+        .collect();
     for _ in 0..mib {
         file.write_all(&chunk).expect("write");
     }
@@ -25,7 +33,13 @@ fn main() {
     println!("file: {mib} MiB; every session touches every page\n");
     println!(
         "{:>3}  {:<20} {:>8} {:>14} {:>14} {:>16} {:>16}",
-        "N", "strategy", "mappings", "open first µs", "open median µs", "+RssAnon MiB", "+RssFile MiB"
+        "N",
+        "strategy",
+        "mappings",
+        "open first µs",
+        "open median µs",
+        "+RssAnon MiB",
+        "+RssFile MiB"
     );
     let mut n = 1;
     while n <= max_n {
@@ -35,7 +49,11 @@ fn main() {
             .args(["-n", &n.to_string(), "--compare", "--json"])
             .output()
             .expect("run loadguard");
-        assert!(out.status.success(), "loadguard failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "loadguard failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let report: Value = serde_json::from_slice(&out.stdout).expect("json");
         row(n, "loadguard", &report);
         for (name, run) in report["compare"].as_object().into_iter().flatten() {

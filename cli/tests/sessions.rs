@@ -5,11 +5,18 @@ use std::process::Command;
 use serde_json::Value;
 
 fn loadguard(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_loadguard")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_loadguard"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn json_of(out: &std::process::Output) -> Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -18,7 +25,14 @@ fn n_sessions_share_one_mapping_and_leave_no_fd_behind() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.bin");
     std::fs::write(&path, vec![5u8; 3 << 20]).unwrap();
-    let report = json_of(&loadguard(&["sessions", path.to_str().unwrap(), "-n", "3", "--compare", "--json"]));
+    let report = json_of(&loadguard(&[
+        "sessions",
+        path.to_str().unwrap(),
+        "-n",
+        "3",
+        "--compare",
+        "--json",
+    ]));
     assert_eq!(report["sessions"], 3);
     assert_eq!(report["size"], 3 << 20);
     assert_eq!(report["mappings_created"], 1);
@@ -30,16 +44,23 @@ fn n_sessions_share_one_mapping_and_leave_no_fd_behind() {
         assert!(report[field]["after"].is_u64(), "{field}");
     }
     let fds = &report["fds"];
-    assert_eq!(fds["before"], fds["after_open"], "the mapping must not keep its file open");
+    assert_eq!(
+        fds["before"], fds["after_open"],
+        "the mapping must not keep its file open"
+    );
     assert_eq!(fds["before"], fds["after_close"]);
     let compare = &report["compare"];
     assert_eq!(compare["memmap2_per_session"]["mappings_created"], 3);
     assert_eq!(compare["read_per_session"]["mode_used"], "read");
     // Three heap copies of 3 MiB show up as anonymous memory; loadguard's mapping does not.
     let grew = |run: &Value| {
-        run["rss_anon_kib"]["after"].as_u64().unwrap() - run["rss_anon_kib"]["before"].as_u64().unwrap()
+        run["rss_anon_kib"]["after"].as_u64().unwrap()
+            - run["rss_anon_kib"]["before"].as_u64().unwrap()
     };
-    assert!(grew(&compare["read_per_session"]) >= 3 * 3 * 1024, "{report}");
+    assert!(
+        grew(&compare["read_per_session"]) >= 3 * 3 * 1024,
+        "{report}"
+    );
     assert!(grew(&report) < 3 * 1024, "{report}");
 }
 
@@ -48,7 +69,15 @@ fn read_mode_shares_one_heap_copy() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.bin");
     std::fs::write(&path, vec![1u8; 1 << 20]).unwrap();
-    let report = json_of(&loadguard(&["sessions", path.to_str().unwrap(), "-n", "4", "--mode", "read", "--json"]));
+    let report = json_of(&loadguard(&[
+        "sessions",
+        path.to_str().unwrap(),
+        "-n",
+        "4",
+        "--mode",
+        "read",
+        "--json",
+    ]));
     assert_eq!(report["mappings_created"], 1);
     assert_eq!(report["mode_used"], "read");
     assert!(report.get("compare").is_none());
@@ -60,7 +89,10 @@ fn demo_runs_on_a_sample_and_removes_it() {
     assert_eq!(report["size"].as_u64().unwrap() >> 20, 256);
     assert_eq!(report["mappings_created"], 1);
     let file = report["file"].as_str().unwrap();
-    assert!(!std::path::Path::new(file).exists(), "demo file {file} was left behind");
+    assert!(
+        !std::path::Path::new(file).exists(),
+        "demo file {file} was left behind"
+    );
 }
 
 #[test]
@@ -69,7 +101,10 @@ fn a_missing_file_is_an_error_on_stderr_with_a_failing_exit() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("open /definitely/not/here.bin: "), "{stderr}");
+    assert!(
+        stderr.contains("open /definitely/not/here.bin: "),
+        "{stderr}"
+    );
     assert!(stderr.contains("(os error 2)"), "{stderr}");
 }
 
@@ -81,7 +116,13 @@ fn the_table_names_every_strategy() {
     let out = loadguard(&["sessions", path.to_str().unwrap(), "-n", "2", "--compare"]);
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
-    for name in ["loadguard", "memmap2_per_session", "read_per_session", "RssAnon", "RssFile"] {
+    for name in [
+        "loadguard",
+        "memmap2_per_session",
+        "read_per_session",
+        "RssAnon",
+        "RssFile",
+    ] {
         assert!(table.contains(name), "{name} missing from:\n{table}");
     }
 }
