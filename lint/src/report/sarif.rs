@@ -48,12 +48,22 @@ fn descriptor(id: &str) -> Value {
     })
 }
 
-/// Percent-encodes what a relative URI reference cannot hold as-is.
+/// The URI of a path: relative paths stay relative references (code scanning resolves them
+/// against the repository root), absolute ones become `file://` URIs; what a URI cannot hold
+/// as-is is percent-encoded.
 fn uri(path: &str) -> String {
     let path = path.strip_prefix("./").unwrap_or(path);
-    let mut out = String::new();
+    let drive =
+        path.len() >= 2 && path.as_bytes()[1] == b':' && path.as_bytes()[0].is_ascii_alphabetic();
+    let mut out = if path.starts_with('/') {
+        "file://".to_owned()
+    } else if drive {
+        "file:///".to_owned()
+    } else {
+        String::new()
+    };
     for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) || (drive && b == b':') {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -107,4 +117,17 @@ pub fn render(findings: &[Finding]) -> String {
     let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn uris() {
+        assert_eq!(uri("./loader/src/os/unix.rs"), "loader/src/os/unix.rs");
+        assert_eq!(uri("/root/src/a b.rs"), "file:///root/src/a%20b.rs");
+        assert_eq!(uri("C:/work/x.rs"), "file:///C:/work/x.rs");
+        assert_eq!(uri("src/é.rs"), "src/%C3%A9.rs");
+    }
 }
