@@ -37,6 +37,16 @@ fn memfd_maps(name: &str) -> usize {
         .count()
 }
 
+/// Asserts that no fd or mapping of the memfd `name` is left: call at the end of a test, after
+/// the pool and everything from it is gone.
+fn assert_released(name: &str) {
+    assert_eq!(
+        (memfd_fds(name), memfd_maps(name)),
+        (0, 0),
+        "memfd:{name} left open or mapped"
+    );
+}
+
 /// A `File` on a duplicate of `fd`, for std's positional reads and `set_len`.
 fn file_of(fd: std::os::fd::BorrowedFd<'_>) -> File {
     File::from(fd.try_clone_to_owned().unwrap())
@@ -66,6 +76,9 @@ fn memfd_buffer_is_sealed_against_shrinking_and_growing() {
     // Still fully readable through the mapping after the attempts.
     assert_eq!(&buf[..5], b"hello");
     assert_eq!(buf[8191], 0);
+    drop((file, buf));
+    drop(pool);
+    assert_released("lg-seal");
 }
 
 #[test]
@@ -84,6 +97,9 @@ fn memfd_fd_names_the_mapped_memory() {
     // Writes through the fd show up in the mapping: it is one piece of shared memory.
     file.write_all_at(b"via fd", 100).unwrap();
     assert_eq!(&buf[100..106], b"via fd");
+    drop((file, buf));
+    drop(pool);
+    assert_released("lg-fd");
 }
 
 #[test]
@@ -121,6 +137,9 @@ fn find_answers_only_ranges_inside_one_buffer() {
     assert_eq!(pool.find(lo.as_ptr(), span), None);
     assert_eq!(pool.find(std::ptr::null(), 1), None);
     assert_eq!(pool.find(lo.as_ptr(), usize::MAX), None);
+    drop(bufs);
+    drop(pool);
+    assert_released("lg-find");
 }
 
 #[test]
@@ -230,6 +249,8 @@ fn memfd_errors_name_the_call_label_and_size() {
     let huge = memfd_pool("lg-huge").alloc(usize::MAX / 2).unwrap_err();
     assert!(matches!(huge.op(), Some("ftruncate" | "mmap")), "{huge}");
     assert!(huge.to_string().contains("memfd:lg-huge"), "{huge}");
+    // The failed allocation closed the memfd it had created.
+    assert_released("lg-huge");
 }
 
 #[test]
@@ -297,6 +318,8 @@ fn buffers_are_send_and_sync_and_found_from_other_threads() {
         }
     });
     assert!(pool.is_empty());
+    drop(pool);
+    assert_released("lg-threads");
 }
 
 /// Runs only where `/dev/dma_heap` exists (not on this project's CI machines).

@@ -55,7 +55,7 @@ pub use buffer::SharedBuffer;
 pub use pool::{Pool, PoolOptions};
 
 use crate::data::{DataLoader, FileLoader, SegmentInfo, SegmentKind};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::size::Alignment;
 
 /// Where a buffer's memory comes from.
@@ -104,6 +104,27 @@ impl fmt::Display for Provider {
             Self::DmaHeap(heap) => write!(f, "dma-heap:{heap}"),
             Self::Heap => f.write_str("heap"),
             Self::Section => f.write_str("section"),
+        }
+    }
+}
+
+/// Parses the [`Display`](fmt::Display) form: `memfd`, `heap`, `section`, `dma-heap:<name>`,
+/// and `dma-heap` alone for the `system` heap — what a command line's `--into` takes.
+impl std::str::FromStr for Provider {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "memfd" => Ok(Self::Memfd),
+            "heap" => Ok(Self::Heap),
+            "section" => Ok(Self::Section),
+            "dma-heap" => Ok(Self::DmaHeap("system".to_owned())),
+            _ => match s.strip_prefix("dma-heap:") {
+                Some(heap) if !heap.is_empty() => Ok(Self::DmaHeap(heap.to_owned())),
+                _ => Err(Error::InvalidOption(format!(
+                    "unknown shm provider {s:?} (memfd, dma-heap[:<name>], heap, section)"
+                ))),
+            },
         }
     }
 }
@@ -162,4 +183,33 @@ pub fn load_into_pool<'p>(
         len,
         &SegmentInfo::new(SegmentKind::Constant, 0),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shm_provider_names_round_trip() {
+        for p in [
+            Provider::Memfd,
+            Provider::Heap,
+            Provider::Section,
+            Provider::DmaHeap("linux,cma".to_owned()),
+        ] {
+            assert_eq!(p.name().parse::<Provider>().unwrap(), p);
+        }
+        assert_eq!(
+            "dma-heap".parse::<Provider>().unwrap(),
+            Provider::DmaHeap("system".to_owned())
+        );
+        assert!(matches!(
+            "dma-heap:".parse::<Provider>(),
+            Err(Error::InvalidOption(_))
+        ));
+        assert!(matches!(
+            "tmpfs".parse::<Provider>(),
+            Err(Error::InvalidOption(_))
+        ));
+    }
 }
