@@ -338,15 +338,18 @@ impl Pool {
     /// Removes the record starting at `start` — called by the record's `SharedBuffer` on drop.
     /// The memory is released after the lock is let go.
     pub(crate) fn free(&self, id: BufferId, start: Start) {
+        let addr = start.0.addr().get();
         let record = {
             let mut reg = lock(&self.registry);
-            reg.starts.remove(&id);
-            reg.ranges.remove(start.0.addr().get())
+            // Only ever this buffer's own record: an id check, not just the address.
+            if reg.ranges.get(addr).is_some_and(|r| r.id == id) {
+                reg.starts.remove(&id);
+                reg.ranges.remove(addr)
+            } else {
+                None
+            }
         };
-        debug_assert!(
-            record.as_ref().is_some_and(|r| r.id == id),
-            "shm record of {id} missing"
-        );
+        debug_assert!(record.is_some(), "shm record of {id} missing");
         tracing::trace!(%id, "shm buffer freed");
         drop(record);
     }
