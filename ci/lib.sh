@@ -32,7 +32,8 @@ CI_MIRI_TARGETS=(x86_64-unknown-linux-gnu i686-unknown-linux-gnu s390x-unknown-l
 
 # ---------------------------------------------------------------- logging
 
-section() { printf '\n\033[1m==== %s ====\033[0m\n' "$*"; }
+if [[ -t 1 ]]; then CI_BOLD=$'\033[1m' CI_PLAIN=$'\033[0m'; else CI_BOLD="" CI_PLAIN=""; fi
+section() { printf '\n%s==== %s ====%s\n' "$CI_BOLD" "$*" "$CI_PLAIN"; }
 info()    { printf -- '--- %s\n' "$*"; }
 warn()    { printf -- '!!! %s\n' "$*" >&2; }
 die()     { printf -- '!!! %s\n' "$*" >&2; exit 1; }
