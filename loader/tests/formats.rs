@@ -479,3 +479,67 @@ fn rules_are_distinct_and_described() {
         "m.gguf: invalid gguf at offset 7: duplicate key: duplicate key \"a\""
     );
 }
+
+/// In `LoadMode::Read` the bytes are one aligned heap copy: typed views work there too, and
+/// point into it.
+#[test]
+#[cfg_attr(miri, ignore = "opens files")]
+fn model_in_read_mode_views_the_heap_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("basic.safetensors");
+    std::fs::write(&path, fixture("basic.safetensors")).unwrap();
+    let registry = loadguard::Registry::new();
+    let opts = loadguard::LoadOptions::new().mode(loadguard::LoadMode::Read);
+    let model = format::Model::open_with(&registry, &path, &opts).unwrap();
+    let view = model.tensor("weight").unwrap();
+    let base = model.session().bytes().as_ptr_range();
+    assert!(base.contains(&view.bytes().as_ptr()));
+    if cfg!(target_endian = "little") {
+        assert_eq!(
+            view.as_slice::<f32>().unwrap(),
+            &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+        );
+    }
+}
+
+/// Every rule has at least one hand-broken fixture.
+#[test]
+fn every_rule_has_a_broken_fixture() {
+    let rules = [
+        Rule::Truncated,
+        Rule::BadMagic,
+        Rule::UnsupportedVersion,
+        Rule::HeaderTooLarge,
+        Rule::HeaderStart,
+        Rule::InvalidUtf8,
+        Rule::Json,
+        Rule::Schema,
+        Rule::DuplicateKey,
+        Rule::CountTooLarge,
+        Rule::UnknownType,
+        Rule::TooManyDims,
+        Rule::SizeOverflow,
+        Rule::ByteLength,
+        Rule::SubByteMisaligned,
+        Rule::BadOffsets,
+        Rule::Overlap,
+        Rule::Gap,
+        Rule::TrailingBytes,
+        Rule::OutOfFile,
+        Rule::BlockSize,
+        Rule::Misaligned,
+        Rule::BadAlignment,
+        Rule::BadValue,
+        Rule::NestingTooDeep,
+        Rule::RootOffset,
+        Rule::HeaderLength,
+        Rule::SegmentOverlap,
+    ];
+    for rule in rules {
+        let name = format!("{rule:?}");
+        assert!(
+            fixtures::BROKEN.iter().any(|f| f.3 == name),
+            "no fixture breaks {name}"
+        );
+    }
+}
