@@ -31,8 +31,8 @@
 //!
 //! # Loading a segment into a pool buffer
 //!
-//! [`Pool::load`] reads a segment from any [`DataLoader`](crate::DataLoader) straight into a
-//! fresh pool buffer (for a [`FileLoader`](crate::FileLoader): one `pread` copy from the page
+//! [`Pool::load`] reads a segment from any [`DataLoader`] straight into a
+//! fresh pool buffer (for a [`FileLoader`]: one `pread` copy from the page
 //! cache, none after), and [`load_into_pool`] does it for a path. The mapped loader keeps its
 //! own zero-copy path; nothing global changes.
 
