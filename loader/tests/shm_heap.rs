@@ -121,3 +121,15 @@ fn shm_heap_threads_alloc_find_and_free_concurrently() {
     });
     assert!(pool.is_empty());
 }
+
+#[test]
+fn shm_heap_default_pool_works_everywhere() {
+    // Under Miri the platform default is the heap alone; elsewhere the first fd-backed provider
+    // serves, or the heap after it.
+    let pool = Pool::new();
+    let buf = pool.alloc(100).unwrap();
+    assert!(pool.providers().contains(buf.provider()));
+    if cfg!(miri) {
+        assert_eq!(buf.provider(), &Provider::Heap);
+    }
+}

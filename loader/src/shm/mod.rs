@@ -83,11 +83,14 @@ impl Provider {
     }
 
     /// The providers that work on this target, best first: memfd then heap on Linux, section
-    /// then heap on Windows, heap elsewhere. dma-heap is never a default: which heap suits a
-    /// driver is the backend's decision.
+    /// then heap on Windows, heap elsewhere and under Miri. dma-heap is never a default: which
+    /// heap suits a driver is the backend's decision.
     #[must_use]
     pub fn platform_default() -> Vec<Self> {
-        if cfg!(any(target_os = "linux", target_os = "android")) {
+        if cfg!(miri) {
+            // Miri stops (rather than failing the call) on memfd_create and shared mappings.
+            vec![Self::Heap]
+        } else if cfg!(any(target_os = "linux", target_os = "android")) {
             vec![Self::Memfd, Self::Heap]
         } else if cfg!(windows) {
             vec![Self::Section, Self::Heap]
