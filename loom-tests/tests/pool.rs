@@ -2,7 +2,8 @@
 //! concurrent alloc, find, free and retain. The pool's lock and id counter are loom's under
 //! `--cfg loom`, so these explore the code that ships.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p loom-tests --release --test pool`.
+//! Run:
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p loom-tests --release --test pool`
 #![cfg(loom)]
 
 use loadguard::shm::{Pool, PoolOptions, Provider};

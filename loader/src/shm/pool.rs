@@ -160,7 +160,10 @@ impl Pool {
             match self.alloc_from(provider, len) {
                 Ok(buf) => return Ok(buf),
                 Err(error) => tracing::warn!(
-                    %provider, len, %error, "shm allocation failed, falling back to the next provider"
+                    %provider,
+                    len,
+                    %error,
+                    "shm allocation failed, falling back to the next provider"
                 ),
             }
         }
@@ -231,7 +234,13 @@ impl Pool {
         let range = size::range_in(label.as_ref(), offset, len, loader.size()?)?;
         let mut buf = self.alloc(range.len())?;
         loader.load_into(offset, &mut buf, info)?;
-        tracing::debug!(id = %buf.id(), provider = %buf.provider(), offset, len, "segment loaded into shm buffer");
+        tracing::debug!(
+            id = %buf.id(),
+            provider = %buf.provider(),
+            offset,
+            len,
+            "segment loaded into shm buffer"
+        );
         Ok(buf)
     }
 
