@@ -25,6 +25,31 @@
 //! - Dropping the pool releases every buffer it still holds — retained ones and even those
 //!   whose `SharedBuffer` was leaked with `mem::forget` — so nothing outlives it.
 //!
+//! ```
+//! use loadguard::shm::{Pool, PoolOptions, Provider};
+//!
+//! let pool = Pool::with_options(PoolOptions::new().providers([Provider::Memfd, Provider::Heap]));
+//! let mut buf = pool.alloc(4096)?;
+//! buf[..5].copy_from_slice(b"hello");
+//! // Which buffer holds these 4 bytes, and where? (O(log n), exact or None.)
+//! let found = pool.find(buf.as_ptr().wrapping_add(1), 4).expect("inside buf");
+//! assert_eq!((found.id, found.offset), (buf.id(), 1));
+//! #[cfg(target_os = "linux")]
+//! assert!(buf.fd().is_some()); // served by memfd: hand `buf.fd()` to the driver
+//! drop(buf); // unregistered, unmapped, closed
+//! assert!(pool.is_empty());
+//! # Ok::<(), loadguard::Error>(())
+//! ```
+//!
+//! A buffer cannot outlive its pool — this does not compile:
+//!
+//! ```compile_fail,E0597
+//! let buf = {
+//!     let pool = loadguard::shm::Pool::new();
+//!     pool.alloc(16).unwrap()
+//! };
+//! ```
+//!
 //! Memory shared through an fd can be written by whoever holds the fd (the driver, another
 //! process). That is the point of the hand-off, and outside what Rust's borrow rules can see:
 //! coordinate access with the driver as its API prescribes.
