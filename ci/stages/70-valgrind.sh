@@ -3,7 +3,8 @@
 # leaks and reads of uninitialised memory (e.g. an OS status value never written) fail the stage.
 # Complements ASan: memcheck sees uninitialised reads, ASan does not. Reuses the debug test build
 # of the README command (same features, so nothing is rebuilt).
-# Tests that cannot run under valgrind can skip themselves when LOADGUARD_UNDER_VALGRIND=1.
+# Tests that cannot run under valgrind (or are too slow there) can skip themselves when
+# LOADGUARD_UNDER_VALGRIND=1. Each binary runs in its package directory, as under cargo test.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need_apt valgrind
 read -r -a packages <<<"${VALGRIND_PACKAGES:-loadguard}"
@@ -28,21 +29,25 @@ for line in open(msgs):
         continue
     if names.get(m["package_id"]) in wanted and m["executable"] not in seen:
         seen.add(m["executable"])
-        print(m["executable"])
+        # cargo test runs a test binary in its package's directory: do the same.
+        print(m["executable"] + "\t" + m["manifest_path"].rsplit("/", 1)[0])
 PY
 )
 if ((${#exes[@]} == 0)); then
     die "no test executables found for packages: ${packages[*]}"
 fi
 export LOADGUARD_UNDER_VALGRIND=1
+# memcheck is ~20-50x slower than native: each binary gets at most this long (a timeout fails).
+VALGRIND_TIMEOUT="${VALGRIND_TIMEOUT:-420}"
 status=0
-for exe in "${exes[@]}"; do
+for line in "${exes[@]}"; do
+    exe="${line%%$'\t'*}" dir="${line#*$'\t'}"
     section "valgrind: ${exe#"$CI_ROOT"/}"
     log="$CI_TARGET_ROOT/ci-logs/valgrind-$(basename "$exe").log"
     # --test-threads=1: valgrind serialises threads anyway, and one thread keeps reports readable.
-    if run valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
-        --show-leak-kinds=definite --track-origins=yes --error-exitcode=99 \
-        --log-file="$log" "$exe" --test-threads=1; then
+    if (cd "$dir" && CARGO_MANIFEST_DIR="$dir" run timeout "$VALGRIND_TIMEOUT" \
+        valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
+        --show-leak-kinds=definite --error-exitcode=99 --log-file="$log" "$exe" --test-threads=1); then
         info "valgrind clean"
     else
         status=1
