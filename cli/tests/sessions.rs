@@ -108,6 +108,49 @@ fn a_missing_file_is_an_error_on_stderr_with_a_failing_exit() {
     assert!(stderr.contains("(os error 2)"), "{stderr}");
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn into_memfd_loads_once_and_hands_each_session_an_fd() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.bin");
+    std::fs::write(&path, vec![3u8; 4 << 20]).unwrap();
+    let report = json_of(&loadguard(&[
+        "sessions",
+        path.to_str().unwrap(),
+        "-n",
+        "3",
+        "--into",
+        "memfd",
+        "--json",
+    ]));
+    assert_eq!(report["mode_used"], "memfd");
+    assert_eq!(
+        report["mappings_created"], 1,
+        "one buffer for every session"
+    );
+    let fds = &report["fds"];
+    let (before, open) = (
+        fds["before"].as_u64().unwrap(),
+        fds["after_open"].as_u64().unwrap(),
+    );
+    // The pool's memfd plus one handed-out fd per session, all closed again afterwards.
+    assert_eq!(open, before + 1 + 3, "{report}");
+    assert_eq!(fds["after_close"], fds["before"]);
+    let shmem = &report["rss_shmem_kib"];
+    let grew = shmem["after"].as_u64().unwrap() - shmem["before"].as_u64().unwrap();
+    assert!(
+        grew >= 4 * 1024,
+        "the buffer lives in shared memory: {report}"
+    );
+}
+
+#[test]
+fn an_unknown_provider_is_a_usage_error() {
+    let out = loadguard(&["sessions", "x.bin", "--into", "tape"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown shm provider \"tape\""));
+}
+
 #[test]
 fn the_table_names_every_strategy() {
     let dir = tempfile::tempdir().unwrap();

@@ -47,7 +47,13 @@ fn sessions_json_report() {
 /// Replaces the run-to-run figures (latency, RSS, fd numbers) and the temporary path, keeping
 /// every key so the snapshot still shows the report's full shape.
 fn redact(value: &mut serde_json::Value) {
-    const VOLATILE: [&str; 4] = ["open_ns", "rss_anon_kib", "rss_file_kib", "fds"];
+    const VOLATILE: [&str; 5] = [
+        "open_ns",
+        "rss_anon_kib",
+        "rss_file_kib",
+        "rss_shmem_kib",
+        "fds",
+    ];
     let Some(object) = value.as_object_mut() else {
         return;
     };
@@ -79,6 +85,7 @@ fn sessions_table_report() {
     settings.add_filter(r"\d+\.\d µs", "[t] µs");
     settings.add_filter(r"\d+ → \d+ \(\+\d+\)", "[before] → [after] (+[grew])");
     settings.add_filter(r"\d+/\d+/\d+", "[fds]");
+    settings.add_filter(r"\+\d+ ", "+[grew] ");
     settings.add_filter(r" +", " ");
     settings.bind(|| insta::assert_snapshot!("sessions_table", table));
 }

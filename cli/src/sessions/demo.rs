@@ -19,7 +19,11 @@ pub fn write_sample(dir: &Path) -> std::io::Result<PathBuf> {
         header.push(' ');
     }
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-    out.write_all(&u64::try_from(header.len()).unwrap_or(u64::MAX).to_le_bytes())?;
+    out.write_all(
+        &u64::try_from(header.len())
+            .unwrap_or(u64::MAX)
+            .to_le_bytes(),
+    )?;
     out.write_all(header.as_bytes())?;
     // Distinct values per page so nothing (a deduplicating file system, the zero page) can
     // make the sample cheaper than a real model.

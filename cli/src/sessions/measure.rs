@@ -1,10 +1,12 @@
 //! What the process holds right now: RSS split by kind, and open file descriptors.
 
-/// RssAnon and RssFile in KiB from /proc/self/status (Linux); `None` elsewhere.
+/// RssAnon, RssFile and RssShmem in KiB from /proc/self/status (Linux); `None` elsewhere.
+/// Shared-memory buffers (memfd, dma-buf) count as RssShmem, neither anonymous nor file.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rss {
     pub anon_kib: Option<u64>,
     pub file_kib: Option<u64>,
+    pub shmem_kib: Option<u64>,
 }
 
 /// Reads the process's RSS now.
@@ -18,7 +20,11 @@ pub fn rss() -> Rss {
             rest.trim().trim_end_matches("kB").trim().parse().ok()
         })
     };
-    Rss { anon_kib: field("RssAnon"), file_kib: field("RssFile") }
+    Rss {
+        anon_kib: field("RssAnon"),
+        file_kib: field("RssFile"),
+        shmem_kib: field("RssShmem"),
+    }
 }
 
 /// Number of open file descriptors (entries of /proc/self/fd); `None` where there is no procfs.
@@ -31,5 +37,8 @@ pub fn fds() -> Option<u64> {
 /// Reads one byte of every page so every page is resident, and returns a checksum so the
 /// reads cannot be optimised away.
 pub fn touch_pages(bytes: &[u8]) -> u64 {
-    bytes.iter().step_by(4096).fold(0u64, |acc, &b| acc.wrapping_add(u64::from(b)))
+    bytes
+        .iter()
+        .step_by(4096)
+        .fold(0u64, |acc, &b| acc.wrapping_add(u64::from(b)))
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use loadguard::LoadMode;
+use loadguard::shm::Provider;
 
 mod demo;
 mod measure;
@@ -37,6 +38,12 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Instead of sharing a mapping, load the file once into a shared-memory buffer from this
+    /// provider (`memfd`, `dma-heap:NAME`, `section`, `heap`) and give each session its own
+    /// handle (fd) to it, as a backend hands buffers to a driver. No fallback to another
+    /// provider: the report says which one served.
+    #[arg(long, value_name = "PROVIDER")]
+    into: Option<Provider>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -80,7 +87,11 @@ fn run_inner(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let n = usize::try_from(args.sessions)?;
     let progress = report::Progress::new();
-    let mut runs = vec![strategy::registry(&path, n, args.mode.into(), &progress)?];
+    let first = match &args.into {
+        Some(provider) => strategy::pool(&path, n, provider, &progress)?,
+        None => strategy::registry(&path, n, args.mode.into(), &progress)?,
+    };
+    let mut runs = vec![first];
     if args.compare {
         runs.push(strategy::memmap_per_session(&path, n, &progress)?);
         runs.push(strategy::read_per_session(&path, n, &progress)?);

@@ -15,7 +15,9 @@ pub struct Progress {
 
 impl Progress {
     pub fn new() -> Self {
-        Self { enabled: std::io::stderr().is_terminal() }
+        Self {
+            enabled: std::io::stderr().is_terminal(),
+        }
     }
 
     pub fn step(&self, name: &str, done: usize, of: usize) {
@@ -56,6 +58,7 @@ fn run_json(run: &Run) -> Value {
         "open_ns": { "first": first, "median_rest": median_rest },
         "rss_anon_kib": { "before": run.rss_before.anon_kib, "after": run.rss_after.anon_kib },
         "rss_file_kib": { "before": run.rss_before.file_kib, "after": run.rss_after.file_kib },
+        "rss_shmem_kib": { "before": run.rss_before.shmem_kib, "after": run.rss_after.shmem_kib },
         "fds": {
             "before": run.fds_before,
             "after_open": run.fds_after_open,
@@ -67,14 +70,18 @@ fn run_json(run: &Run) -> Value {
 /// One object: loadguard's run at the top level, the others under `compare`.
 pub fn json(path: &Path, size: u64, n: usize, runs: &[Run]) -> String {
     let mut out = json!({ "file": path.display().to_string(), "size": size, "sessions": n });
-    if let (Some(Value::Object(top)), Some(Value::Object(first))) =
-        (out.as_object_mut().map(|o| Value::Object(std::mem::take(o))), runs.first().map(run_json))
-    {
+    if let (Some(Value::Object(top)), Some(Value::Object(first))) = (
+        out.as_object_mut()
+            .map(|o| Value::Object(std::mem::take(o))),
+        runs.first().map(run_json),
+    ) {
         let mut merged = top;
         merged.extend(first);
         if runs.len() > 1 {
-            let compare: serde_json::Map<String, Value> =
-                runs[1..].iter().map(|r| (r.name.to_owned(), run_json(r))).collect();
+            let compare: serde_json::Map<String, Value> = runs[1..]
+                .iter()
+                .map(|r| (r.name.to_owned(), run_json(r)))
+                .collect();
             merged.insert("compare".to_owned(), Value::Object(compare));
         }
         out = Value::Object(merged);
@@ -94,7 +101,10 @@ fn rss_delta(before: Rss, after: Rss, pick: fn(Rss) -> Option<u64>) -> String {
 }
 
 fn micros(ns: Option<u64>) -> String {
-    ns.map_or_else(|| "-".to_owned(), |ns| format!("{:.1} µs", ns as f64 / 1000.0))
+    ns.map_or_else(
+        || "-".to_owned(),
+        |ns| format!("{:.1} µs", ns as f64 / 1000.0),
+    )
 }
 
 /// A table, one row per strategy.
@@ -104,7 +114,7 @@ pub fn table(path: &Path, size: u64, n: usize, runs: &[Run]) -> String {
         path.display()
     );
     out.push_str(&format!(
-        "{:<20} {:>8} {:<5} {:>12} {:>12} {:>30} {:>30} {:>14}\n",
+        "{:<20} {:>8} {:<5} {:>12} {:>12} {:>30} {:>30} {:>14} {:>14}\n",
         "strategy",
         "mappings",
         "mode",
@@ -112,6 +122,7 @@ pub fn table(path: &Path, size: u64, n: usize, runs: &[Run]) -> String {
         "open median",
         "RssAnon KiB before → after",
         "RssFile KiB before → after",
+        "+RssShmem KiB",
         "fds b/open/cl"
     ));
     for run in runs {
@@ -121,7 +132,7 @@ pub fn table(path: &Path, size: u64, n: usize, runs: &[Run]) -> String {
             _ => "mixed".to_owned(),
         };
         out.push_str(&format!(
-            "{:<20} {:>8} {:<5} {:>12} {:>12} {:>30} {:>30} {:>14}\n",
+            "{:<20} {:>8} {:<5} {:>12} {:>12} {:>30} {:>30} {:>14} {:>14}\n",
             run.name,
             run.mappings_created,
             mode,
@@ -129,6 +140,10 @@ pub fn table(path: &Path, size: u64, n: usize, runs: &[Run]) -> String {
             micros(rest),
             rss_delta(run.rss_before, run.rss_after, |r| r.anon_kib),
             rss_delta(run.rss_before, run.rss_after, |r| r.file_kib),
+            match (run.rss_before.shmem_kib, run.rss_after.shmem_kib) {
+                (Some(b), Some(a)) => format!("+{}", a.saturating_sub(b)),
+                _ => "-".to_owned(),
+            },
             format!(
                 "{}/{}/{}",
                 kib(run.fds_before),

@@ -3,6 +3,9 @@
 use std::path::Path;
 use std::time::Instant;
 
+use std::cell::OnceCell;
+
+use loadguard::shm::{BufferId, Pool, PoolOptions, Provider};
 use loadguard::{LoadMode, LoadOptions, Registry};
 
 use super::measure::{self, Rss};
@@ -104,8 +107,14 @@ pub fn memmap_per_session(
         // relies on no other process truncating the file during the run.
         Ok(unsafe { memmap2::Mmap::map(&file) }?)
     };
-    let (mut run, sessions) =
-        measure("memmap2_per_session", n, progress, open, |m| &m[..], |_| "map")?;
+    let (mut run, sessions) = measure(
+        "memmap2_per_session",
+        n,
+        progress,
+        open,
+        |m| &m[..],
+        |_| "map",
+    )?;
     run.mappings_created = n;
     drop(sessions);
     run.fds_after_close = measure::fds();
@@ -119,9 +128,76 @@ pub fn read_per_session(
     progress: &Progress,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let open = || Ok(std::fs::read(path)?);
-    let (mut run, sessions) =
-        measure("read_per_session", n, progress, open, |v: &Vec<u8>| &v[..], |_| "read")?;
+    let (mut run, sessions) = measure(
+        "read_per_session",
+        n,
+        progress,
+        open,
+        |v: &Vec<u8>| &v[..],
+        |_| "read",
+    )?;
     drop(sessions);
     run.fds_after_close = measure::fds();
     Ok(run)
+}
+
+/// A session of the pool strategy: its own handle on the one shared buffer, as a driver
+/// would hold it.
+struct PoolSession<'p> {
+    bytes: &'p [u8],
+    #[cfg(unix)]
+    _fd: Option<std::os::fd::OwnedFd>,
+    #[cfg(windows)]
+    _handle: Option<std::os::windows::io::OwnedHandle>,
+}
+
+/// The file loaded once (pread into the buffer: one copy from the page cache) into a buffer of
+/// `provider`, and every session given its own handle to that buffer.
+pub fn pool(
+    path: &Path,
+    n: usize,
+    provider: &Provider,
+    progress: &Progress,
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let options = PoolOptions::new()
+        .providers([provider.clone()])
+        .fallback(false)
+        .name("sessions");
+    let pool = Pool::with_options(options);
+    let id: OnceCell<BufferId> = OnceCell::new();
+    let size = std::fs::metadata(path)?.len();
+    let open = || -> Result<PoolSession<'_>, Box<dyn std::error::Error>> {
+        let id = match id.get() {
+            Some(id) => *id,
+            None => {
+                let buffer = loadguard::shm::load_into_pool(&pool, path, 0, size)?;
+                tracing::info!(provider = %buffer.provider(), id = %buffer.id(), "file loaded into a pool buffer");
+                *id.get_or_init(|| buffer.into_pool())
+            }
+        };
+        Ok(PoolSession {
+            bytes: pool.retained(id).unwrap_or(&[]),
+            #[cfg(unix)]
+            _fd: pool.dup_fd(id)?,
+            #[cfg(windows)]
+            _handle: pool.dup_handle(id)?,
+        })
+    };
+    let name = provider_name(provider);
+    let (mut run, sessions) = measure("loadguard_pool", n, progress, open, |s| s.bytes, |_| name)?;
+    run.mappings_created = pool.len();
+    drop(sessions);
+    drop(pool);
+    run.fds_after_close = measure::fds();
+    Ok(run)
+}
+
+/// A `'static` name for the report's `mode_used`.
+fn provider_name(provider: &Provider) -> &'static str {
+    match provider {
+        Provider::Memfd => "memfd",
+        Provider::DmaHeap(_) => "dma-heap",
+        Provider::Section => "section",
+        _ => "heap",
+    }
 }
