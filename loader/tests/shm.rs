@@ -245,8 +245,10 @@ fn memfd_errors_name_the_call_label_and_size() {
     let err = pool.alloc(4096).unwrap_err();
     assert_eq!(err.op(), Some("memfd_create"), "{err}");
     assert!(err.to_string().contains("len=4096"), "{err}");
-    // A size the kernel refuses: ftruncate (or mmap) fails with a typed error, not a panic.
-    let huge = memfd_pool("lg-huge").alloc(usize::MAX / 2).unwrap_err();
+    // A size the kernel refuses: ftruncate (64-bit: beyond any file size) or mmap (32-bit: the
+    // whole address space) fails with a typed error, not a panic. Half the address space is not
+    // enough: a 32-bit process can map 2 GiB.
+    let huge = memfd_pool("lg-huge").alloc(usize::MAX - 4095).unwrap_err();
     assert!(matches!(huge.op(), Some("ftruncate" | "mmap")), "{huge}");
     assert!(huge.to_string().contains("memfd:lg-huge"), "{huge}");
     // The failed allocation closed the memfd it had created.
