@@ -68,7 +68,7 @@ fn fds_and_mappings_balance_after_100k_cycles_across_8_threads() {
     if std::env::var_os(CHILD).is_some() {
         return count_in_this_process();
     }
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
+    let status = loadguard::testing::child::self_command()
         .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .env("MALLOC_ARENA_MAX", "1")

@@ -29,6 +29,7 @@
 #[doc = include_str!("../../../TESTING.md")]
 pub mod guide {}
 
+pub mod child;
 mod faults;
 mod ledger;
 #[cfg(feature = "testing")]
