@@ -66,6 +66,8 @@ pub fn parse(text: &str) -> Result<syn::File, ParseFailure> {
 fn too_deep(text: &str) -> Option<(usize, usize)> {
     let mut depth = 0usize;
     let mut prefix_run = 0usize;
+    // `|` since the last `;`, `,`, `=`, brace: closure chains (`|a| |b| |c| x`) recurse.
+    let mut pipe_run = 0usize;
     let (mut line, mut column) = (1usize, 0usize);
     let mut chars = text.chars().peekable();
     let mut in_string = false;
@@ -108,7 +110,12 @@ fn too_deep(text: &str) -> Option<(usize, usize)> {
         } else if !c.is_whitespace() {
             prefix_run = 0;
         }
-        if depth > MAX_NESTING || prefix_run > MAX_NESTING * 4 {
+        match c {
+            '|' => pipe_run += 1,
+            ';' | ',' | '=' | '{' | '}' => pipe_run = 0,
+            _ => {}
+        }
+        if depth > MAX_NESTING || prefix_run > MAX_NESTING * 4 || pipe_run > MAX_NESTING * 4 {
             return Some((line, column));
         }
     }

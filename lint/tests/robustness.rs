@@ -104,6 +104,12 @@ fn nesting_at_the_limit_fits_a_default_stack() {
         ),
         format!("fn f() {{ {} }}", "return ".repeat(200)),
         format!("fn f() {{ let g = {}x; }}", "|a| ".repeat(300)),
+        format!("fn f() {{ let g = {}x; }}", "|a| ".repeat(600)),
+        format!("fn f() {{ let g = {}x; }}", "|| ".repeat(2000)),
+        format!("fn f() {{ let x = {}y; }}", "-".repeat(2000)),
+        // Just under the run limits: analyzed, on the analysis thread's stack.
+        format!("fn f() {{ let g = {}x; }}", "|| ".repeat(510)),
+        format!("fn f() {{ let x = {}y; }}", "- ".repeat(1020)),
         format!("fn f() {{ let x = {}y; }}", "!-*&".repeat(150)),
         format!("type T = {}u8{};", "Vec<".repeat(depth), ">".repeat(depth)),
     ];
