@@ -195,12 +195,14 @@ pub struct Found {
 /// file, an allocation error from the last provider tried, or a read error
 /// ([`crate::Error::Truncated`] if the file shrank meanwhile). A zero-length range is
 /// [`crate::Error::InvalidOption`]: a buffer needs at least one byte.
+#[track_caller]
 pub fn load_into_pool<'p>(
     pool: &'p Pool,
     path: impl AsRef<Path>,
     offset: u64,
     len: u64,
 ) -> Result<SharedBuffer<'p>> {
+    let _site = crate::callsite::enter();
     let path = path.as_ref();
     let loader = FileLoader::open(path, Alignment::DEFAULT)?;
     // Checked here too so that a range error names the file, not the pool.

@@ -19,6 +19,9 @@ pub struct PoolOptions {
     fallback: bool,
     name: String,
     heap_alignment: Alignment,
+    /// Counts every buffer as a `PoolBuffer` acquisition, for leak checks in tests.
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    ledger: Option<crate::testing::Ledger>,
 }
 
 impl PoolOptions {
@@ -31,6 +34,8 @@ impl PoolOptions {
             fallback: true,
             name: "loadguard".to_owned(),
             heap_alignment: Alignment::new(4096).unwrap_or_default(),
+            #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+            ledger: None,
         }
     }
 
@@ -61,6 +66,16 @@ impl PoolOptions {
     #[must_use]
     pub fn heap_alignment(mut self, align: Alignment) -> Self {
         self.heap_alignment = align;
+        self
+    }
+
+    /// Records every buffer the pool allocates in `ledger` (kind
+    /// [`PoolBuffer`](crate::testing::ResourceKind::PoolBuffer)) until the buffer is freed, so
+    /// a test can end with `ledger.assert_balanced()`.
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    #[must_use]
+    pub fn ledger(mut self, ledger: crate::testing::Ledger) -> Self {
+        self.ledger = Some(ledger);
         self
     }
 }
@@ -97,6 +112,9 @@ pub(crate) struct Record {
     retained: bool,
     /// Owns the memory; also read for its fd / handle (`dup_fd`, `dup_handle`).
     backing: Backing,
+    /// The ledger's record of this buffer; declared last so it is released after the memory.
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    _receipt: Option<crate::testing::Receipt>,
 }
 
 /// The start of a buffer's memory, derived once from a unique borrow at allocation.
@@ -146,7 +164,9 @@ impl Pool {
     ///
     /// Errors: [`Error::InvalidOption`] for `len == 0` or an empty provider list (no fallback
     /// from those), otherwise the error of the last provider tried.
+    #[track_caller]
     pub fn alloc(&self, len: usize) -> Result<SharedBuffer<'_>> {
+        let _site = crate::callsite::enter();
         check_len(len)?;
         let tried = if self.options.fallback {
             self.providers()
@@ -171,7 +191,9 @@ impl Pool {
     }
 
     /// Allocates `len` zeroed bytes from `provider` only (which need not be in the pool's list).
+    #[track_caller]
     pub fn alloc_from(&self, provider: &Provider, len: usize) -> Result<SharedBuffer<'_>> {
+        let _site = crate::callsite::enter();
         check_len(len)?;
         let req = Request {
             name: &self.options.name,
@@ -193,6 +215,13 @@ impl Pool {
             start: Start(start),
             retained: false,
             backing,
+            #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+            _receipt: self.options.ledger.as_ref().map(|ledger| {
+                ledger.acquire(
+                    crate::testing::ResourceKind::PoolBuffer,
+                    format_args!("{provider} buffer {id} of {len} bytes"),
+                )
+            }),
         };
         let addr = start.addr().get();
         {
@@ -223,6 +252,7 @@ impl Pool {
     /// [`FileLoader`](crate::FileLoader), a `pread` straight into the fd-backed memory.
     ///
     /// The range is checked against the loader's size before anything is allocated.
+    #[track_caller]
     pub fn load(
         &self,
         loader: &dyn DataLoader,
@@ -230,6 +260,7 @@ impl Pool {
         len: u64,
         info: &SegmentInfo,
     ) -> Result<SharedBuffer<'_>> {
+        let _site = crate::callsite::enter();
         let label = format!("shm:{}", self.options.name);
         let range = size::range_in(label.as_ref(), offset, len, loader.size()?)?;
         let mut buf = self.alloc(range.len())?;
