@@ -13,6 +13,11 @@
 //!   targets and Miri tests need no filesystem.
 //! - [`safetensors::parse`], [`gguf::parse`], [`pte::parse`] — one format, no detection.
 //! - [`Model::open`] — open through a [`Registry`](crate::Registry) and keep the session.
+//!
+//! Memory: no `Vec::with_capacity` from a stated count. The owned tables grow by push while
+//! the bytes that describe them are consumed, so they are bounded by a small constant times the
+//! header (each GGUF key/value takes at least 13 file bytes, each tensor info 24, each
+//! safetensors entry about 50), and GGUF arrays are not materialized at all.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
