@@ -38,7 +38,7 @@ if ((${#exes[@]} == 0)); then
 fi
 export LOADGUARD_UNDER_VALGRIND=1
 # memcheck is ~20-50x slower than native: each binary gets at most this long (a timeout fails).
-VALGRIND_TIMEOUT="${VALGRIND_TIMEOUT:-420}"
+VALGRIND_TIMEOUT="${VALGRIND_TIMEOUT:-600}"
 status=0
 for line in "${exes[@]}"; do
     exe="${line%%$'\t'*}" dir="${line#*$'\t'}"
