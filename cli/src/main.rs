@@ -12,7 +12,11 @@ mod lint;
 mod sessions;
 
 #[derive(Parser)]
-#[command(name = "loadguard", version, about = "Correct, fast, leak-free loading of large model files")]
+#[command(
+    name = "loadguard",
+    version,
+    about = "Correct, fast, leak-free loading of large model files"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

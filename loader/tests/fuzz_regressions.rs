@@ -8,8 +8,13 @@ use std::path::{Path, PathBuf};
 fn inputs(target: &str) -> Vec<PathBuf> {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
     let mut files = Vec::new();
-    for dir in [fuzz.join("corpus").join(target), fuzz.join("regressions").join(target)] {
-        let Ok(entries) = fs::read_dir(&dir) else { continue };
+    for dir in [
+        fuzz.join("corpus").join(target),
+        fuzz.join("regressions").join(target),
+    ] {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
         files.extend(entries.map(|e| e.unwrap().path()).filter(|p| p.is_file()));
     }
     files.sort();
@@ -20,7 +25,10 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 #[test]
 fn registry_model_inputs_agree_with_the_model() {
     let files = inputs("registry_model");
-    assert!(!files.is_empty(), "the registry_model seed corpus is missing");
+    assert!(
+        !files.is_empty(),
+        "the registry_model seed corpus is missing"
+    );
     for file in files {
         let data = fs::read(&file).unwrap();
         if let Err(disagreement) = loadguard::testing::model::check_registry(&data) {

@@ -24,7 +24,8 @@ fn populate_read_reports_missing_pages(dir: &std::path::Path) -> bool {
         .unwrap()
         .set_len(0)
         .unwrap();
-    map.advise_range(memmap2::Advice::PopulateRead, 0, 8192).is_err()
+    map.advise_range(memmap2::Advice::PopulateRead, 0, 8192)
+        .is_err()
 }
 
 #[test]

@@ -58,7 +58,10 @@ fn drop_of_last_session_races_with_open() {
         let session = opener.join().unwrap();
         assert_eq!(registry.live_files(), 1);
         let loads = registry.loads();
-        assert!(loads == 1 || loads == 2, "one load, or a reload after the entry died: {loads}");
+        assert!(
+            loads == 1 || loads == 2,
+            "one load, or a reload after the entry died: {loads}"
+        );
         drop(session);
         assert_eq!(registry.live_files(), 0);
         ledger.assert_balanced();

@@ -18,14 +18,19 @@ fn settings() -> insta::Settings {
 }
 
 fn render(errors: &[(&str, Error)]) -> String {
-    errors.iter().map(|(what, err)| format!("{what}:\n  {err}\n")).collect()
+    errors
+        .iter()
+        .map(|(what, err)| format!("{what}:\n  {err}\n"))
+        .collect()
 }
 
 #[test]
 fn os_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.bin");
-    let open = Registry::new().open(&missing, &LoadOptions::new()).unwrap_err();
+    let open = Registry::new()
+        .open(&missing, &LoadOptions::new())
+        .unwrap_err();
     let with_args: Error = OsFailure::new("pread", "/models/a.bin", OsError::from_code(5))
         .arg("offset", 4096)
         .arg("len", 65536)
@@ -50,15 +55,28 @@ fn range_size_and_option_errors() {
     let os = MemoryOs::new();
     os.write("/m/ten.bin", vec![0u8; 10]);
     let registry = Registry::with_os(os);
-    let session = registry.open("/m/ten.bin", &LoadOptions::new().mode(LoadMode::Read)).unwrap();
+    let session = registry
+        .open("/m/ten.bin", &LoadOptions::new().mode(LoadMode::Read))
+        .unwrap();
     let out_of_range = session.segment(8, 4).unwrap_err();
     let overflow = session.segment(u64::MAX, 2).unwrap_err();
     let loader = MemoryLoader::new(vec![1u8; 3]);
-    let memory = loader.load(2, 2, &SegmentInfo::new(SegmentKind::Constant, 0)).unwrap_err();
-    let too_large = SizeError::TooLarge { what: "file size", value: 5 << 30, bits: 32 }.at("/m/big");
+    let memory = loader
+        .load(2, 2, &SegmentInfo::new(SegmentKind::Constant, 0))
+        .unwrap_err();
+    let too_large = SizeError::TooLarge {
+        what: "file size",
+        value: 5 << 30,
+        bits: 32,
+    }
+    .at("/m/big");
     let end = size::checked_end(u64::MAX, 1).unwrap_err().at("/m/x");
     let align = Alignment::new(48).unwrap_err().at("/m/x");
-    let truncated = Error::Truncated { path: "/m/t.bin".into(), offset: 100, file_size: 128 };
+    let truncated = Error::Truncated {
+        path: "/m/t.bin".into(),
+        offset: 100,
+        file_size: 128,
+    };
     settings().bind(|| {
         insta::assert_snapshot!(render(&[
             ("segment past the end", out_of_range),
@@ -97,8 +115,11 @@ fn read_fallback_is_explained() {
     }
     let os = MemoryOs::new();
     os.write("/nfs/model.bin", vec![0u8; 32]);
-    let session = Registry::with_os(NoMap(os)).open("/nfs/model.bin", &LoadOptions::new()).unwrap();
-    let loader = FileLoader::open_with(&MemoryOs::new(), "/absent", Alignment::DEFAULT).unwrap_err();
+    let session = Registry::with_os(NoMap(os))
+        .open("/nfs/model.bin", &LoadOptions::new())
+        .unwrap();
+    let loader =
+        FileLoader::open_with(&MemoryOs::new(), "/absent", Alignment::DEFAULT).unwrap_err();
     settings().bind(|| {
         insta::assert_snapshot!(format!(
             "load path: {}\nfile loader on a missing file: {loader}\n",
