@@ -4,7 +4,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::{FileKey, Mapping, Os, OsFile, platform};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The operating system's files.
 #[derive(Debug, Default, Clone, Copy)]
@@ -14,7 +14,8 @@ impl Os for RealOs {
     fn open(&self, path: &Path) -> Result<Box<dyn OsFile>> {
         // The handle is owned by `File` from the line that acquires it, so every early return
         // below closes it.
-        let file = File::open(path).map_err(|e| Error::from_io("open", path, &e))?;
+        let file =
+            crate::os_call!(op: "open", path: path, fail_if: is_err, call: File::open(path))?;
         let key = platform::file_key(&file, path)?;
         Ok(Box::new(RealFile {
             file,
@@ -50,8 +51,14 @@ impl OsFile for RealFile {
         // keys on size + mtime so a modified file gets a fresh mapping, and `prefault` (on
         // Linux, MADV_POPULATE_READ) turns a truncated file into an error instead of SIGBUS.
         // This is the same contract memmap2 documents for `Mmap::map`.
-        let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.file) }
-            .map_err(|e| Error::from_io("mmap", &self.path, &e).with_arg("len", len))?;
+        let map = crate::os_call!(
+            op: "mmap",
+            path: &self.path,
+            args: { len },
+            fail_if: is_err,
+            // SAFETY: see above.
+            call: unsafe { memmap2::MmapOptions::new().len(len).map(&self.file) },
+        )?;
         Ok(Mapping::from_mmap(map))
     }
 }

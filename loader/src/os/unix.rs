@@ -6,14 +6,12 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
 use super::FileKey;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Reads the identity of the open file (`fstat` on its descriptor, never a second `stat` of the
 /// path, which could name a different file by now).
 pub(crate) fn file_key(file: &File, path: &Path) -> Result<FileKey> {
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::from_io("fstat", path, &e))?;
+    let meta = crate::os_call!(op: "fstat", path: path, fail_if: is_err, call: file.metadata())?;
     Ok(FileKey {
         device: meta.dev(),
         inode: meta.ino(),

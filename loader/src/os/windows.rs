@@ -17,7 +17,7 @@ use windows_sys::Win32::System::Memory::{
 use windows_sys::Win32::System::Threading::GetCurrentProcess;
 
 use super::FileKey;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 fn join(high: u32, low: u32) -> u64 {
     (u64::from(high) << 32) | u64::from(low)
@@ -27,12 +27,14 @@ fn join(high: u32, low: u32) -> u64 {
 /// file whatever path (hard link, junction, relative path) reached it.
 pub(crate) fn file_key(file: &File, path: &Path) -> Result<FileKey> {
     let mut info = MaybeUninit::<BY_HANDLE_FILE_INFORMATION>::uninit();
-    // SAFETY: the handle is the live handle owned by `file`; `info` is a writable buffer of the
-    // exact struct the call fills.
-    let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle(), info.as_mut_ptr()) };
-    if ok == 0 {
-        return Err(Error::last_os("GetFileInformationByHandle", path));
-    }
+    crate::os_call!(
+        op: "GetFileInformationByHandle",
+        path: path,
+        fail_if: == 0,
+        // SAFETY: the handle is the live handle owned by `file`; `info` is a writable buffer of
+        // the exact struct the call fills.
+        call: unsafe { GetFileInformationByHandle(file.as_raw_handle(), info.as_mut_ptr()) },
+    )?;
     // SAFETY: the call reported success, which means it filled the whole struct.
     let info = unsafe { info.assume_init() };
     let write = info.ftLastWriteTime;

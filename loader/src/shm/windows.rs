@@ -12,7 +12,7 @@ use windows_sys::Win32::System::Memory::{
 };
 
 use super::backing::{Backing, Request};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::size;
 
 /// A section and its view. Field order is drop order: unmap the view, then close the handle.
@@ -69,29 +69,39 @@ pub(crate) fn alloc(req: &Request<'_>) -> Result<Backing> {
     let len64 = size::to_u64(len);
     let high = u32::try_from(len64 >> 32).unwrap_or(u32::MAX);
     let low = u32::try_from(len64 & 0xffff_ffff).unwrap_or(u32::MAX);
-    // SAFETY: INVALID_HANDLE_VALUE asks for a pagefile-backed section; null security
-    // attributes and a null name are allowed (default security, anonymous section).
-    let raw = unsafe {
-        CreateFileMappingW(
-            INVALID_HANDLE_VALUE,
-            std::ptr::null(),
-            PAGE_READWRITE,
-            high,
-            low,
-            std::ptr::null(),
-        )
-    };
     // CreateFileMappingW returns NULL (not INVALID_HANDLE_VALUE) on failure.
-    if raw.is_null() {
-        return Err(Error::last_os("CreateFileMappingW", &label).with_arg("len", len));
-    }
+    let raw = crate::os_call!(
+        op: "CreateFileMappingW",
+        path: &label,
+        args: { len },
+        fail_if: is_null,
+        // SAFETY: INVALID_HANDLE_VALUE asks for a pagefile-backed section; null security
+        // attributes and a null name are allowed (default security, anonymous section).
+        call: unsafe {
+            CreateFileMappingW(
+                INVALID_HANDLE_VALUE,
+                std::ptr::null(),
+                PAGE_READWRITE,
+                high,
+                low,
+                std::ptr::null(),
+            )
+        },
+    )?;
     // SAFETY: `raw` is a new section handle owned by nobody else; OwnedHandle closes it.
     let handle = unsafe { OwnedHandle::from_raw_handle(raw) };
-    // SAFETY: `handle` is a live section of exactly `len` bytes; mapping all of it from offset
-    // 0 with read-write access matches the PAGE_READWRITE protection it was created with.
-    let addr = unsafe { MapViewOfFile(raw, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, len) };
+    let addr = crate::os_call!(
+        op: "MapViewOfFile",
+        path: &label,
+        args: { len },
+        fail_if: |view| view.Value.is_null(),
+        // SAFETY: `handle` is a live section of exactly `len` bytes; mapping all of it from
+        // offset 0 with read-write access matches the PAGE_READWRITE protection it was created
+        // with.
+        call: unsafe { MapViewOfFile(raw, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, len) },
+    )?;
     let Some(ptr) = NonNull::new(addr.Value.cast::<u8>()) else {
-        return Err(Error::last_os("MapViewOfFile", &label).with_arg("len", len));
+        unreachable!("os_call! returned the null view as an error");
     };
     Ok(Backing::Section(Section {
         view: View { ptr, len },
