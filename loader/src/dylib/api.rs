@@ -184,6 +184,10 @@ unsafe fn cast<F: Copy>(address: NonNull<c_void>) -> F {
 pub struct Library {
     inner: libloading::Library,
     path: PathBuf,
+    /// The ledger's record of this library; declared after `inner` so it is released after
+    /// the library is closed.
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    receipt: Option<crate::testing::Receipt>,
 }
 
 impl Library {
@@ -201,6 +205,8 @@ impl Library {
             Ok(inner) => Ok(Self {
                 inner,
                 path: path.to_path_buf(),
+                #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+                receipt: None,
             }),
             Err(err) => Err(Error::os(OPEN_OP, path, os_error(&err))),
         }
@@ -210,6 +216,18 @@ impl Library {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Records the library in `ledger` (kind
+    /// [`Library`](crate::testing::ResourceKind::Library)) until it is closed, attributed to
+    /// the caller.
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    #[must_use]
+    #[track_caller]
+    pub fn track(mut self, ledger: &crate::testing::Ledger) -> Self {
+        let receipt = ledger.acquire(crate::testing::ResourceKind::Library, self.path.display());
+        self.receipt = Some(receipt);
+        self
     }
 }
 
@@ -341,6 +359,15 @@ impl<T: ApiTable> Api<T> {
 }
 
 impl<T> Api<T> {
+    /// Records the library in `ledger` until the `Api` is dropped (see [`Library::track`]).
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    #[must_use]
+    #[track_caller]
+    pub fn track(mut self, ledger: &crate::testing::Ledger) -> Self {
+        self.library = self.library.track(ledger);
+        self
+    }
+
     /// The library the table was resolved from.
     #[must_use]
     pub fn library(&self) -> &Library {

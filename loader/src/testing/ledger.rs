@@ -100,7 +100,9 @@ impl Ledger {
     /// the user's call of the loadguard operation in progress, else the caller of this.
     #[track_caller]
     pub fn acquire(&self, kind: ResourceKind, label: impl fmt::Display) -> Receipt {
-        let site = callsite::current().unwrap_or_else(Location::caller);
+        // `Location::caller()` must be called here, not passed as a function: only a direct call
+        // sees through `#[track_caller]`.
+        let site = callsite::current().unwrap_or(Location::caller());
         let acquisition = Acquisition {
             kind,
             label: label.to_string(),
