@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use loadguard::os::{FileKey, Mapping, MemoryOs, Os, OsFile};
+use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs};
 use loadguard::{
     Alignment, DataLoader, Error, FileLoader, LoadMode, LoadOptions, Registry, SegmentInfo,
     SegmentKind,
@@ -122,30 +123,11 @@ fn a_file_that_shrank_after_open_is_a_truncation_error() {
 
 #[test]
 fn read_errors_name_pread_offset_and_len() {
-    struct Eio(MemoryOs);
-    struct EioFile(Box<dyn OsFile>);
-    impl Os for Eio {
-        fn open(&self, path: &Path) -> loadguard::Result<Box<dyn OsFile>> {
-            Ok(Box::new(EioFile(self.0.open(path)?)))
-        }
-    }
-    impl OsFile for EioFile {
-        fn path(&self) -> &Path {
-            self.0.path()
-        }
-        fn key(&self) -> FileKey {
-            self.0.key()
-        }
-        fn read_at(&self, _buf: &mut [u8], _offset: u64) -> io::Result<usize> {
-            Err(io::Error::from_raw_os_error(5))
-        }
-        fn map(&self, len: usize) -> loadguard::Result<Mapping> {
-            self.0.map(len)
-        }
-    }
     let mem = MemoryOs::new();
     mem.write("/m/w.bin", vec![0u8; 64]);
-    let loader = FileLoader::open_with(&Eio(mem), "/m/w.bin", Alignment::DEFAULT).unwrap();
+    let plan = FaultPlan::new().every(FaultOp::Pread, Fault::Errno(5));
+    let os = FaultyOs::new(mem, plan);
+    let loader = FileLoader::open_with(&os, "/m/w.bin", Alignment::DEFAULT).unwrap();
     let err = loader
         .load(16, 8, &SegmentInfo::new(SegmentKind::Constant, 1))
         .unwrap_err();

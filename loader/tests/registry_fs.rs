@@ -5,7 +5,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use loadguard::os::{Mapping, Os, OsFile, RealOs};
+use loadguard::os::RealOs;
+use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs};
 use loadguard::{Error, LoadMode, LoadOptions, LoadPath, ReadReason, Registry};
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -139,38 +140,14 @@ fn read_mode_reads_into_an_aligned_buffer() {
     assert_eq!(s.bytes(), &data[..]);
 }
 
-/// An OS whose `mmap` always fails with ENODEV, like a file system without mmap support.
-struct NoMmap;
-struct NoMmapFile(Box<dyn OsFile>);
-
-impl Os for NoMmap {
-    fn open(&self, path: &Path) -> loadguard::Result<Box<dyn OsFile>> {
-        Ok(Box::new(NoMmapFile(RealOs.open(path)?)))
-    }
-}
-
-impl OsFile for NoMmapFile {
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-    fn key(&self) -> loadguard::os::FileKey {
-        self.0.key()
-    }
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-        self.0.read_at(buf, offset)
-    }
-    fn map(&self, len: usize) -> loadguard::Result<Mapping> {
-        // 19 is ENODEV on Linux; the test only checks the code travels unchanged.
-        Err(Error::os("mmap", self.path(), loadguard::OsError::from_code(19)).with_arg("len", len))
-    }
-}
-
 #[test]
 fn auto_falls_back_to_reading_when_mapping_fails_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(5000);
     let path = write_file(dir.path(), "m.bin", &data);
-    let reg = Registry::with_os(NoMmap);
+    // Every mmap fails with ENODEV (19 on Linux), like a file system without mmap support.
+    let plan = FaultPlan::new().every(FaultOp::Mmap, Fault::Errno(19));
+    let reg = Registry::with_os(FaultyOs::new(RealOs, plan));
     let s = reg.open(&path, &LoadOptions::new()).unwrap();
     match s.load_path() {
         LoadPath::Read(ReadReason::MapFailed(err)) => {

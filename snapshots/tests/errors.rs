@@ -5,6 +5,7 @@ use std::path::Path;
 
 use loadguard::os::MemoryOs;
 use loadguard::size::{self, Alignment, SizeError};
+use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs};
 use loadguard::{
     DataLoader as _, Error, FileLoader, LoadMode, LoadOptions, MemoryLoader, OsError, OsFailure,
     Registry, SegmentInfo, SegmentKind,
@@ -92,30 +93,10 @@ fn range_size_and_option_errors() {
 
 #[test]
 fn read_fallback_is_explained() {
-    struct NoMap(MemoryOs);
-    struct NoMapFile(Box<dyn loadguard::os::OsFile>);
-    impl loadguard::os::Os for NoMap {
-        fn open(&self, path: &Path) -> loadguard::Result<Box<dyn loadguard::os::OsFile>> {
-            Ok(Box::new(NoMapFile(self.0.open(path)?)))
-        }
-    }
-    impl loadguard::os::OsFile for NoMapFile {
-        fn path(&self) -> &Path {
-            self.0.path()
-        }
-        fn key(&self) -> loadguard::os::FileKey {
-            self.0.key()
-        }
-        fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-            self.0.read_at(buf, offset)
-        }
-        fn map(&self, len: usize) -> loadguard::Result<loadguard::os::Mapping> {
-            Err(Error::os("mmap", self.path(), OsError::from_code(19)).with_arg("len", len))
-        }
-    }
     let os = MemoryOs::new();
     os.write("/nfs/model.bin", vec![0u8; 32]);
-    let session = Registry::with_os(NoMap(os))
+    let plan = FaultPlan::new().every(FaultOp::Mmap, Fault::Errno(19));
+    let session = Registry::with_os(FaultyOs::new(os, plan))
         .open("/nfs/model.bin", &LoadOptions::new())
         .unwrap();
     let loader =
