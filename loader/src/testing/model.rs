@@ -334,7 +334,10 @@ mod tests {
     #[test]
     fn arbitrary_bytes_never_disagree() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..200 {
+        // Miri interprets every step of every run; a few runs still cover the decoder and
+        // every step kind there, while native runs take the full 200.
+        let runs = if cfg!(miri) { 4 } else { 200 };
+        for _ in 0..runs {
             let data: Vec<u8> = (0..256)
                 .map(|_| {
                     seed ^= seed << 13;
