@@ -34,3 +34,36 @@ fn a_library_that_fails_to_open_acquires_nothing() {
     );
     ledger.assert_balanced();
 }
+
+/// A table of one libc function, to drive the derive's loader through a faulty symbol source.
+#[derive(loadguard::ApiTable)]
+struct LibC {
+    strlen: unsafe extern "C" fn(*const std::ffi::c_char) -> usize,
+}
+
+#[test]
+fn an_injected_dlsym_failure_names_the_symbol_and_the_library() {
+    use loadguard::dylib::{ApiTable, Resolver};
+    use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultySymbols};
+
+    // SAFETY: the C library is already loaded in this process.
+    let libc = unsafe { Library::open("libc.so.6") }.unwrap();
+    let plan = FaultPlan::new().nth(FaultOp::Dlsym, 1, Fault::Errno(2));
+    let faulty = FaultySymbols::new(&libc, plan.clone());
+    // SAFETY: `strlen` has exactly the signature of the field.
+    let err = unsafe { LibC::load(&mut Resolver::new(&faulty)) }
+        .err()
+        .unwrap();
+    assert_eq!(err.op(), Some("dlsym"), "{err}");
+    assert_eq!(err.os_code(), Some(2), "{err}");
+    assert!(
+        err.to_string().contains("libc.so.6 (symbol=strlen)"),
+        "{err}"
+    );
+    // The second lookup is not injected: the real symbol resolves and works.
+    // SAFETY: as above.
+    let table = unsafe { LibC::load(&mut Resolver::new(&faulty)) }.unwrap();
+    // SAFETY: a NUL-terminated string.
+    assert_eq!(unsafe { (table.strlen)(c"four".as_ptr()) }, 4);
+    assert_eq!(plan.calls(FaultOp::Dlsym), 2);
+}

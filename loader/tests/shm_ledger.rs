@@ -46,3 +46,44 @@ fn a_forgotten_buffer_stays_counted_until_the_pool_drops() {
     drop(pool);
     ledger.assert_balanced();
 }
+
+/// A failed `memfd_create` falls back to the next provider and leaves nothing behind; without
+/// fallback it is the caller's error, naming the call and errno.
+#[cfg(all(target_os = "linux", not(miri)))]
+#[test]
+fn an_injected_memfd_failure_falls_back_and_leaks_nothing() {
+    use loadguard::testing::{Fault, FaultOp, FaultPlan};
+
+    const ENOMEM: i32 = 12;
+    let ledger = Ledger::new();
+    let plan = FaultPlan::new().nth(FaultOp::MemfdCreate, 1, Fault::Errno(ENOMEM));
+    let options = PoolOptions::new()
+        .providers([Provider::Memfd, Provider::Heap])
+        .ledger(ledger.clone())
+        .faults(plan.clone());
+    let pool = Pool::with_options(options.clone());
+    let first = pool.alloc(4096).unwrap();
+    assert_eq!(
+        first.provider(),
+        &Provider::Heap,
+        "fell back past the failed memfd"
+    );
+    let second = pool.alloc(4096).unwrap();
+    assert_eq!(
+        second.provider(),
+        &Provider::Memfd,
+        "only the first call was injected"
+    );
+    drop((first, second));
+    ledger.assert_balanced();
+
+    let strict = Pool::with_options(options.fallback(false));
+    let _ = plan
+        .clone()
+        .nth(FaultOp::MemfdCreate, 3, Fault::Errno(ENOMEM));
+    let err = strict.alloc(4096).unwrap_err();
+    assert_eq!(err.op(), Some("memfd_create"), "{err}");
+    assert_eq!(err.os_code(), Some(ENOMEM));
+    assert!(err.to_string().contains("len=4096"), "{err}");
+    ledger.assert_balanced();
+}

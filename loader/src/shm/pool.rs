@@ -22,6 +22,9 @@ pub struct PoolOptions {
     /// Counts every buffer as a `PoolBuffer` acquisition, for leak checks in tests.
     #[cfg(any(test, loom, fuzzing, feature = "testing"))]
     ledger: Option<crate::testing::Ledger>,
+    /// Makes `memfd_create` fail as the plan says, for tests of fallback and error paths.
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    faults: Option<crate::testing::FaultPlan>,
 }
 
 impl PoolOptions {
@@ -36,6 +39,8 @@ impl PoolOptions {
             heap_alignment: Alignment::new(4096).unwrap_or_default(),
             #[cfg(any(test, loom, fuzzing, feature = "testing"))]
             ledger: None,
+            #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+            faults: None,
         }
     }
 
@@ -76,6 +81,15 @@ impl PoolOptions {
     #[must_use]
     pub fn ledger(mut self, ledger: crate::testing::Ledger) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+
+    /// Injects `plan`'s [`MemfdCreate`](crate::testing::FaultOp::MemfdCreate) faults into the
+    /// memfd provider, before any OS resource is acquired.
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    #[must_use]
+    pub fn faults(mut self, plan: crate::testing::FaultPlan) -> Self {
+        self.faults = Some(plan);
         self
     }
 }
@@ -200,6 +214,8 @@ impl Pool {
             len,
             heap_alignment: self.options.heap_alignment,
         };
+        #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+        self.inject_fault(provider, len)?;
         let mut backing = Backing::alloc(provider, &req)?;
         let start = backing.start();
         #[cfg(unix)]
@@ -273,6 +289,30 @@ impl Pool {
             "segment loaded into shm buffer"
         );
         Ok(buf)
+    }
+
+    /// Fails like `memfd_create` when the test's fault plan says so.
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    fn inject_fault(&self, provider: &Provider, len: usize) -> Result<()> {
+        use crate::testing::FaultOp;
+        let Some(plan) = &self.options.faults else {
+            return Ok(());
+        };
+        if *provider != Provider::Memfd {
+            return Ok(());
+        }
+        match plan
+            .next(FaultOp::MemfdCreate)
+            .and_then(crate::testing::faults::io_error)
+        {
+            Some(err) => {
+                Err(
+                    Error::from_io("memfd_create", format!("memfd:{}", self.options.name), &err)
+                        .with_arg("len", len),
+                )
+            }
+            None => Ok(()),
+        }
     }
 
     /// Which buffer contains all of `[ptr, ptr + len)`, and at what offset, in O(log n).

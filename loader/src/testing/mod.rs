@@ -30,10 +30,10 @@
 pub mod guide {}
 
 pub mod child;
-mod faults;
+pub(crate) mod faults;
 mod ledger;
 #[cfg(feature = "testing")]
 pub mod model;
 
-pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs};
+pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs, FaultySymbols};
 pub use ledger::{Acquisition, Leaks, Ledger, Receipt, ResourceKind, TrackedOs};
