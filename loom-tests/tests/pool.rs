@@ -7,12 +7,17 @@
 #![cfg(loom)]
 
 use loadguard::shm::{Pool, PoolOptions, Provider};
+use loadguard::testing::Ledger;
 use loom::sync::Arc;
 use loom::thread;
 
-fn heap_pool() -> Arc<Pool> {
+/// A heap-provider pool whose buffers are counted in `ledger`, which every model ends by
+/// checking.
+fn heap_pool(ledger: &Ledger) -> Arc<Pool> {
     Arc::new(Pool::with_options(
-        PoolOptions::new().providers([Provider::Heap]),
+        PoolOptions::new()
+            .providers([Provider::Heap])
+            .ledger(ledger.clone()),
     ))
 }
 
@@ -21,7 +26,8 @@ fn heap_pool() -> Arc<Pool> {
 #[test]
 fn concurrent_allocs_get_distinct_ids_and_find_their_own_buffer() {
     loom::model(|| {
-        let pool = heap_pool();
+        let ledger = Ledger::new();
+        let pool = heap_pool(&ledger);
         let threads: Vec<_> = (0..2)
             .map(|_| {
                 let pool = Arc::clone(&pool);
@@ -36,6 +42,7 @@ fn concurrent_allocs_get_distinct_ids_and_find_their_own_buffer() {
         let ids: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
         assert_ne!(ids[0], ids[1]);
         assert!(pool.is_empty());
+        ledger.assert_balanced();
     });
 }
 
@@ -44,7 +51,8 @@ fn concurrent_allocs_get_distinct_ids_and_find_their_own_buffer() {
 #[test]
 fn find_racing_free_sees_the_buffer_or_nothing() {
     loom::model(|| {
-        let pool = heap_pool();
+        let ledger = Ledger::new();
+        let pool = heap_pool(&ledger);
         let owner = Arc::clone(&pool);
         let buf = owner.alloc(16).unwrap();
         let (addr, id) = (buf.as_ptr(), buf.id());
@@ -61,6 +69,7 @@ fn find_racing_free_sees_the_buffer_or_nothing() {
         let seen = finder.join().unwrap();
         assert!(seen.is_none() || seen == Some((id, 4)), "{seen:?}");
         assert!(pool.is_empty());
+        ledger.assert_balanced();
     });
 }
 
@@ -69,7 +78,8 @@ fn find_racing_free_sees_the_buffer_or_nothing() {
 #[test]
 fn free_alloc_and_find_race_without_a_wrong_answer() {
     loom::model(|| {
-        let pool = heap_pool();
+        let ledger = Ledger::new();
+        let pool = heap_pool(&ledger);
         let owner = Arc::clone(&pool);
         let old = owner.alloc(64).unwrap();
         let (old_id, old_addr) = (old.id(), old.as_ptr().addr());
@@ -103,6 +113,8 @@ fn free_alloc_and_find_race_without_a_wrong_answer() {
         }
         assert_eq!(pool.len(), 1);
         assert!(pool.retained(new_id).is_some());
+        drop((owner, pool));
+        ledger.assert_balanced();
     });
 }
 
@@ -111,7 +123,8 @@ fn free_alloc_and_find_race_without_a_wrong_answer() {
 #[test]
 fn retained_buffers_from_threads_are_released_with_the_pool() {
     loom::model(|| {
-        let pool = heap_pool();
+        let ledger = Ledger::new();
+        let pool = heap_pool(&ledger);
         let threads: Vec<_> = (0..2)
             .map(|i| {
                 let pool = Arc::clone(&pool);
@@ -128,5 +141,6 @@ fn retained_buffers_from_threads_are_released_with_the_pool() {
             assert_eq!(pool.retained(*id).map(|b| b[0]), Some(i));
         }
         drop(pool);
+        ledger.assert_balanced();
     });
 }
