@@ -14,7 +14,9 @@ fuzz_target!(|data: &[u8]| {
             panic!("invariant broken: {e}");
         }
         for t in info.tensors() {
-            let view = info.view(data, &t.name).expect("a parsed tensor has a view");
+            let view = info
+                .view(data, &t.name)
+                .expect("a parsed tensor has a view");
             assert_eq!(view.bytes().len() as u64, t.len);
         }
     }

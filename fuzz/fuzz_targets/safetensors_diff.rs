@@ -66,7 +66,9 @@ fn reference(data: &[u8]) -> Option<Result<Table, String>> {
 fuzz_target!(|data: &[u8]| {
     install_hook();
     let mine = ours::parse(Path::new("fuzz.safetensors"), data);
-    let Some(theirs) = reference(data) else { return };
+    let Some(theirs) = reference(data) else {
+        return;
+    };
     match (mine, theirs) {
         (Ok(info), Ok(table)) => {
             let data_offset = match info.details() {
@@ -78,7 +80,13 @@ fuzz_target!(|data: &[u8]| {
                 .iter()
                 .map(|t| {
                     let s = t.offset - data_offset;
-                    (t.name.clone(), t.dtype.name().to_owned(), t.dims.clone(), s, s + t.len)
+                    (
+                        t.name.clone(),
+                        t.dtype.name().to_owned(),
+                        t.dims.clone(),
+                        s,
+                        s + t.len,
+                    )
                 })
                 .collect();
             mine.sort();
@@ -86,7 +94,10 @@ fuzz_target!(|data: &[u8]| {
         }
         (Ok(_), Err(e)) => panic!("loadguard accepted what the reference rejects: {e}"),
         (Err(e), Ok(_)) => assert!(
-            matches!(e.rule, Rule::DuplicateKey | Rule::HeaderStart | Rule::Schema),
+            matches!(
+                e.rule,
+                Rule::DuplicateKey | Rule::HeaderStart | Rule::Schema
+            ),
             "loadguard rejected what the reference accepts: {e}"
         ),
         (Err(_), Err(_)) => {}
