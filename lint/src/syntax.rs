@@ -299,6 +299,25 @@ pub fn is_capitalized(name: &str) -> bool {
     name.chars().next().is_some_and(char::is_uppercase)
 }
 
+/// Whether a path segment is a `windows-sys` / `windows` module (`Win32::System::Memory`, …):
+/// capitalized like a type, but `Module::Function(..)` under it is an FFI call, not a
+/// constructor.
+pub fn is_win32_module(segment: &str) -> bool {
+    matches!(
+        segment,
+        "Foundation"
+            | "FileSystem"
+            | "Memory"
+            | "LibraryLoader"
+            | "IO"
+            | "Threading"
+            | "Win32"
+            | "System"
+            | "Storage"
+            | "Com"
+    )
+}
+
 /// First words of Win32 functions: capitalized like types, but calls.
 const WIN32_VERBS: &[&str] = &[
     "Create",

@@ -17,7 +17,7 @@ use syn::{Expr, ReturnType};
 use crate::context::{FileContext, Function};
 use crate::finding::Severity;
 use crate::rules::{Hit, Rule};
-use crate::syntax::{last_segment, mentions, peel, text, type_name};
+use crate::syntax::{is_win32_module, last_segment, mentions, peel, text, type_name};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -248,20 +248,4 @@ impl<'a> Visit<'a> for Calls {
         }
         syn::visit::visit_expr_method_call(self, node);
     }
-}
-
-fn is_win32_module(segment: &str) -> bool {
-    matches!(
-        segment,
-        "Foundation"
-            | "FileSystem"
-            | "Memory"
-            | "LibraryLoader"
-            | "IO"
-            | "Threading"
-            | "Win32"
-            | "System"
-            | "Storage"
-            | "Com"
-    )
 }

@@ -18,8 +18,8 @@ use crate::context::FileContext;
 use crate::finding::Severity;
 use crate::rules::{Hit, Rule};
 use crate::syntax::{
-    is_capitalized, is_win32_function, last_segment, macro_name, mentions, parent_segment, peel,
-    tokens_any_ident,
+    is_capitalized, is_win32_function, is_win32_module, last_segment, macro_name, mentions,
+    parent_segment, peel, tokens_any_ident,
 };
 
 /// The rule.
@@ -274,21 +274,6 @@ fn os_call_in(e: &Expr, fn_unsafe: bool) -> Option<String> {
     };
     finder.visit_expr(e);
     finder.found
-}
-
-fn is_win32_module(segment: &str) -> bool {
-    matches!(
-        segment,
-        "Foundation"
-            | "FileSystem"
-            | "Memory"
-            | "LibraryLoader"
-            | "IO"
-            | "Threading"
-            | "Win32"
-            | "System"
-            | "Storage"
-    )
 }
 
 /// If the branch returns an error (`return Err(..)`, a tail `Err(..)`, `bail!`) and nothing in

@@ -13,7 +13,9 @@ use syn::{Expr, Pat, Stmt};
 use crate::context::FileContext;
 use crate::finding::Severity;
 use crate::rules::{Hit, Rule};
-use crate::syntax::{Exits, is_capitalized, last_segment, mentions, parent_segment, peel};
+use crate::syntax::{
+    Exits, is_capitalized, is_win32_module, last_segment, mentions, parent_segment, peel,
+};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -232,22 +234,6 @@ fn is_owner_call(path: &syn::Path) -> bool {
         return !crate::syntax::is_win32_function(&name);
     }
     parent_segment(path).is_some_and(|p| is_capitalized(&p) && !is_win32_module(&p))
-}
-
-/// `windows_sys::Win32::Foundation::CloseHandle`: capitalized module names are not types.
-fn is_win32_module(segment: &str) -> bool {
-    matches!(
-        segment,
-        "Foundation"
-            | "FileSystem"
-            | "Memory"
-            | "LibraryLoader"
-            | "IO"
-            | "Threading"
-            | "Win32"
-            | "System"
-            | "Storage"
-    )
 }
 
 enum Flow {
