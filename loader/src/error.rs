@@ -197,6 +197,9 @@ pub enum Error {
     /// A caller-supplied option is invalid.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// A shared-memory pool refused a request ([`ShmError`] says which and why).
+    #[error(transparent)]
+    Shm(#[from] ShmError),
 }
 
 impl Error {
@@ -271,7 +274,7 @@ impl Error {
             | Self::Truncated { path, .. }
             | Self::Size { path, .. } => Some(path),
             Self::Format(err) => Some(&err.path),
-            Self::InvalidOption(_) => None,
+            Self::InvalidOption(_) | Self::Shm(_) => None,
         }
     }
 }
@@ -295,7 +298,82 @@ impl From<Error> for io::Error {
             Error::OutOfRange { .. } | Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
             Error::Size { .. } | Error::Format(_) => io::ErrorKind::InvalidData,
             Error::InvalidOption(_) => io::ErrorKind::InvalidInput,
+            Error::Shm(err) => err.io_kind(),
         };
         io::Error::new(kind, err)
+    }
+}
+
+/// Why a [`shm`](crate::shm) pool refused a request that no OS call failed for (OS failures
+/// of the pool are [`Error::Os`], naming the call, the buffer's label and the errno).
+///
+/// Ids are [`BufferId::get`](crate::shm::BufferId::get) values and providers their
+/// [`Display`](std::fmt::Display) names, so this type depends on nothing in `shm`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShmError {
+    /// A buffer of 0 bytes was asked for: a buffer needs at least one byte to have an address.
+    #[error("shm pool {pool}: a buffer needs at least 1 byte")]
+    ZeroLength {
+        /// The pool's name.
+        pool: String,
+    },
+    /// The pool was given an empty provider list.
+    #[error("shm pool {pool}: no providers to allocate from")]
+    NoProviders {
+        /// The pool's name.
+        pool: String,
+    },
+    /// Not a provider name (what `Provider::from_str` takes: `memfd`, `dma-heap[:<name>]`,
+    /// `heap`, `section`).
+    #[error("unknown shm provider {name:?} (memfd, dma-heap[:<name>], heap, section)")]
+    UnknownProvider {
+        /// The name given.
+        name: String,
+    },
+    /// Not the name of a heap under `/dev/dma_heap/`: empty, `.`, `..` or containing `/`.
+    #[error("dma heap name {name:?} is not a heap name")]
+    BadHeapName {
+        /// The name given.
+        name: String,
+    },
+    /// The provider does not exist on this target (memfd off Linux, sections off Windows).
+    #[error("shm provider {provider} is not available on this target")]
+    Unsupported {
+        /// The provider's name.
+        provider: String,
+    },
+    /// An fd of a sealed buffer whose seal the kernel does not enforce (a dma-buf: only this
+    /// process's views are read-only, the fd still maps writable) was asked for through the
+    /// safe API.
+    #[error(
+        "shm buffer #{id} ({provider}) is read-only only in this process: its fd still allows writes"
+    )]
+    FdStillWritable {
+        /// The buffer's id.
+        id: u64,
+        /// The provider's name.
+        provider: String,
+    },
+    /// A shm seam ([`ShmOs`](crate::shm::ShmOs)) returned memory in the wrong state.
+    #[error("shm seam broke its contract: {what}")]
+    Seam {
+        /// What it did wrong.
+        what: &'static str,
+    },
+}
+
+impl ShmError {
+    /// The `io::ErrorKind` this error converts to.
+    fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            Self::ZeroLength { .. }
+            | Self::NoProviders { .. }
+            | Self::UnknownProvider { .. }
+            | Self::BadHeapName { .. } => io::ErrorKind::InvalidInput,
+            Self::Unsupported { .. } => io::ErrorKind::Unsupported,
+            Self::FdStillWritable { .. } => io::ErrorKind::PermissionDenied,
+            Self::Seam { .. } => io::ErrorKind::Other,
+        }
     }
 }

@@ -24,11 +24,12 @@ pub enum FaultOp {
     Madvise,
     /// `mlock`.
     Mlock,
-    /// `memfd_create`, for pools given the plan with
-    /// [`PoolOptions::faults`](crate::shm::PoolOptions::faults).
+    /// `memfd_create`, for pools allocating through a [`FaultyShm`](super::FaultyShm).
     MemfdCreate,
     /// `dlsym` / `GetProcAddress`, through [`FaultySymbols`].
     Dlsym,
+    /// Sealing a shm buffer (any provider), through a [`FaultyShm`](super::FaultyShm).
+    ShmSeal,
 }
 
 /// What an injected fault does.

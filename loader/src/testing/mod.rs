@@ -34,6 +34,8 @@ pub(crate) mod faults;
 mod ledger;
 #[cfg(feature = "testing")]
 pub mod model;
+mod shm;
 
 pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs, FaultySymbols};
 pub use ledger::{Acquisition, Leaks, Ledger, Receipt, ResourceKind, TrackedOs};
+pub use shm::{FaultyShm, TrackedShm};
