@@ -1,23 +1,23 @@
 //! loom models of `loadguard::shm::Pool` with the heap provider: every interleaving of
-//! concurrent alloc, find, free and retain. The pool's lock and id counter are loom's under
-//! `--cfg loom`, so these explore the code that ships.
+//! concurrent alloc, find, seal, free and retain, one race per test. The pool's read-mostly
+//! lock and id counter are loom's under `--cfg loom`, so these explore the code that ships;
+//! each model ends with a balanced ledger (the harness's `TrackedShm` around the real seam).
 //!
 //! Run:
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p loom-tests --release --test pool`
 #![cfg(loom)]
 
-use loadguard::shm::{Pool, PoolOptions, Provider};
-use loadguard::testing::Ledger;
+use loadguard::shm::{Pool, PoolOptions, Provider, RealShm};
+use loadguard::testing::{Ledger, TrackedShm};
 use loom::sync::Arc;
 use loom::thread;
 
 /// A heap-provider pool whose buffers are counted in `ledger`, which every model ends by
 /// checking.
 fn heap_pool(ledger: &Ledger) -> Arc<Pool> {
-    Arc::new(Pool::with_options(
-        PoolOptions::new()
-            .providers([Provider::Heap])
-            .ledger(ledger.clone()),
+    Arc::new(Pool::with_shm(
+        TrackedShm::new(RealShm, ledger),
+        PoolOptions::new().providers([Provider::Heap]),
     ))
 }
 
@@ -86,7 +86,7 @@ fn free_alloc_and_find_race_without_a_wrong_answer() {
         let allocator = {
             let pool = Arc::clone(&pool);
             thread::spawn(move || {
-                let new = pool.alloc(64).unwrap();
+                let new = pool.alloc(64).unwrap().seal().unwrap();
                 let range = (new.as_ptr().addr(), new.len());
                 // Hand the buffer to the pool so it stays put for the check below.
                 (new.into_pool(), range)
@@ -106,7 +106,7 @@ fn free_alloc_and_find_race_without_a_wrong_answer() {
             None => {}
             Some((id, offset)) if id == old_id => assert_eq!(offset, 0),
             Some((id, offset)) => {
-                assert_eq!(id, new_id);
+                assert_eq!(id, new_id.id());
                 assert!(new_start <= old_addr && old_addr + 8 <= new_start + new_len);
                 assert_eq!(offset, old_addr - new_start);
             }
@@ -131,7 +131,7 @@ fn retained_buffers_from_threads_are_released_with_the_pool() {
                 thread::spawn(move || {
                     let mut buf = pool.alloc(8).unwrap();
                     buf[0] = i;
-                    buf.into_pool()
+                    buf.seal().unwrap().into_pool()
                 })
             })
             .collect();
@@ -141,6 +141,102 @@ fn retained_buffers_from_threads_are_released_with_the_pool() {
             assert_eq!(pool.retained(*id).map(|b| b[0]), Some(i));
         }
         drop(pool);
+        ledger.assert_balanced();
+    });
+}
+
+/// A lookup racing the seal of the buffer it asks about sees that buffer (at the right
+/// offset) or nothing — the record is out of the table while the seal runs — and never
+/// another buffer; after the seal the buffer is found again and reads what was written.
+#[test]
+fn find_racing_seal_sees_the_buffer_or_nothing() {
+    loom::model(|| {
+        let ledger = Ledger::new();
+        let pool = heap_pool(&ledger);
+        let owner = Arc::clone(&pool);
+        let mut buf = owner.alloc(16).unwrap();
+        buf[4] = 9;
+        let (addr_bits, id) = (buf.as_ptr().addr(), buf.id());
+        let finder = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let ptr = std::ptr::without_provenance::<u8>(addr_bits);
+                pool.find(ptr.wrapping_add(4), 4).map(|f| (f.id, f.offset))
+            })
+        };
+        let sealed = buf.seal().unwrap();
+        let seen = finder.join().unwrap();
+        assert!(seen.is_none() || seen == Some((id, 4)), "{seen:?}");
+        let found = pool.find(sealed.as_ptr().wrapping_add(4), 1).map(|f| f.id);
+        assert_eq!(found, Some(id));
+        assert_eq!(sealed[4], 9);
+        drop(sealed);
+        assert!(pool.is_empty());
+        drop((owner, pool));
+        ledger.assert_balanced();
+    });
+}
+
+/// Two threads look up at once while a third frees: shared lookups do not exclude each other,
+/// and both see the buffer or nothing.
+#[test]
+fn concurrent_finds_share_the_lock_while_a_free_runs() {
+    loom::model(|| {
+        let ledger = Ledger::new();
+        let pool = heap_pool(&ledger);
+        let owner = Arc::clone(&pool);
+        let buf = owner.alloc(8).unwrap();
+        let (addr_bits, id) = (buf.as_ptr().addr(), buf.id());
+        let finders: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    let ptr = std::ptr::without_provenance::<u8>(addr_bits);
+                    pool.find(ptr, 8).map(|f| f.id)
+                })
+            })
+            .collect();
+        drop(buf);
+        for finder in finders {
+            let seen = finder.join().unwrap();
+            assert!(seen.is_none() || seen == Some(id), "{seen:?}");
+        }
+        assert!(pool.is_empty());
+        drop((owner, pool));
+        ledger.assert_balanced();
+    });
+}
+
+/// A thread that looked a buffer up (and so caches the pool's index) and then learns of the
+/// buffer's free from another thread no longer finds it: the free's epoch bump, which it
+/// synchronises with, makes it refresh its snapshot.
+#[test]
+fn a_cached_lookup_sees_a_free_it_synchronised_with() {
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    loom::model(|| {
+        let ledger = Ledger::new();
+        let pool = heap_pool(&ledger);
+        let owner = Arc::clone(&pool);
+        let buf = owner.alloc(8).unwrap();
+        let (addr_bits, id) = (buf.as_ptr().addr(), buf.id());
+        let freed = Arc::new(AtomicBool::new(false));
+        let finder = {
+            let (pool, freed) = (Arc::clone(&pool), Arc::clone(&freed));
+            thread::spawn(move || {
+                let ptr = std::ptr::without_provenance::<u8>(addr_bits);
+                let first = pool.find(ptr, 8).map(|f| f.id);
+                while !freed.load(Ordering::Acquire) {
+                    thread::yield_now();
+                }
+                (first, pool.find(ptr, 8).map(|f| f.id))
+            })
+        };
+        drop(buf);
+        freed.store(true, Ordering::Release);
+        let (first, after) = finder.join().unwrap();
+        assert!(first.is_none() || first == Some(id), "{first:?}");
+        assert_eq!(after, None, "a stale snapshot answered after the free");
+        drop((owner, pool));
         ledger.assert_balanced();
     });
 }
