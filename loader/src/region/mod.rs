@@ -87,8 +87,10 @@ impl Region {
     ///
     /// The `madvise` failure; [`Error::ShrunkUnderMapping`] when a prefault finds the file
     /// shorter than `range`; the `mlock` failure under [`LockPolicy::Lock`].
+    /// (An associated function rather than a method: `&Arc<Self>` receivers need loom's `Arc`
+    /// to be a receiver type, which it is not.)
     pub(crate) fn apply(
-        self: &Arc<Self>,
+        this: &Arc<Self>,
         range: Range<usize>,
         opts: &LoadOptions,
     ) -> Result<Option<LockGuard>> {
@@ -96,17 +98,17 @@ impl Region {
             return Ok(None);
         }
         // Heap copies are resident already: advice is for mappings.
-        if let Backing::Map(map) = &self.backing {
+        if let Backing::Map(map) = &this.backing {
             if opts.will_need {
-                self.advise(map, Advice::WillNeed, range.clone())?;
+                this.advise(map, Advice::WillNeed, range.clone())?;
             }
             if opts.prefault {
-                self.advise(map, Advice::Prefault, range.clone())?;
+                this.advise(map, Advice::Prefault, range.clone())?;
             }
         }
         match opts.lock {
             LockPolicy::Off => Ok(None),
-            policy => self.lock_range(range, policy),
+            policy => Self::lock_range(this, range, policy),
         }
     }
 
@@ -154,20 +156,21 @@ impl Region {
     }
 
     fn lock_range(
-        self: &Arc<Self>,
+        this: &Arc<Self>,
         range: Range<usize>,
         policy: LockPolicy,
     ) -> Result<Option<LockGuard>> {
-        let pages = self.pages_of(&range);
+        let region = &**this;
+        let pages = region.pages_of(&range);
         let outcome = {
-            let mut counts = lock(&self.locks);
+            let mut counts = lock(&region.locks);
             let before = counts.clone();
             let fresh = counts.add(pages.clone());
             let mut locked: Vec<&[u8]> = Vec::new();
             let mut failure = None;
             for run in &fresh {
-                let bytes = self.bytes_of(run);
-                match self.os.lock(bytes) {
+                let bytes = region.bytes_of(run);
+                match region.os.lock(bytes) {
                     Ok(()) => locked.push(bytes),
                     Err(e) => {
                         failure = Some(e);
@@ -178,8 +181,8 @@ impl Region {
             if failure.is_some() {
                 // Undo this call alone: what it locked, and its counts.
                 for bytes in locked {
-                    if let Err(e) = self.os.unlock(bytes) {
-                        tracing::warn!(path = %self.path.display(), error = %e, "munlock failed");
+                    if let Err(e) = region.os.unlock(bytes) {
+                        tracing::warn!(path = %region.path.display(), error = %e, "munlock failed");
                     }
                 }
                 *counts = before;
@@ -188,17 +191,17 @@ impl Region {
         };
         match outcome {
             None => Ok(Some(LockGuard {
-                region: self.clone(),
+                region: this.clone(),
                 pages,
             })),
             Some(e) if policy == LockPolicy::LockIgnoreErrors => {
                 tracing::warn!(
-                    path = %self.path.display(), offset = range.start, len = range.len(),
+                    path = %region.path.display(), offset = range.start, len = range.len(),
                     error = %e, "mlock failed; going on unlocked as the policy allows"
                 );
                 Ok(None)
             }
-            Some(e) => Err(Error::from_io("mlock", &self.path, &e)
+            Some(e) => Err(Error::from_io("mlock", &region.path, &e)
                 .with_arg("offset", range.start)
                 .with_arg("len", range.len())),
         }

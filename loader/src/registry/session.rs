@@ -61,7 +61,7 @@ impl Session {
         opts: &LoadOptions,
     ) -> Result<Self> {
         let len = region.as_slice().len();
-        let lock = region.apply(0..len, opts)?;
+        let lock = Region::apply(&region, 0..len, opts)?;
         let key = claim.as_ref().map_or_else(|| stream_key(len), Claim::key);
         tracing::debug!(load_path = %region.load_path(), len, "session opened");
         Ok(Self {
@@ -136,7 +136,7 @@ impl Session {
         opts: &LoadOptions,
     ) -> Result<Segment> {
         let range = size::range_in(&self.path, offset, len, self.len())?;
-        let lock = self.region.apply(range.clone(), opts)?;
+        let lock = Region::apply(&self.region, range.clone(), opts)?;
         Ok(Segment::of_region(&self.region, range, offset, lock))
     }
 }
