@@ -32,9 +32,8 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Exclusive access through `&mut` without locking (the type system already proves no other
 /// holder exists — the right tool in `Drop`, where taking the lock would be the bug class
 /// `lock_in_drop`).
-pub(crate) fn get_mut<T>(mutex: &mut Mutex<T>) -> &mut T {
-    mutex
-        .get_mut()
+pub(crate) fn get_mut<T>(lock: &mut RwLock<T>) -> &mut T {
+    lock.get_mut()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -47,12 +46,6 @@ pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 /// Exclusive access to `lock`'s data, recovering the guard if a writer panicked (see [`lock`]).
 pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// [`get_mut`] for an `RwLock`: exclusive access through `&mut`, no locking.
-pub(crate) fn rw_get_mut<T>(lock: &mut RwLock<T>) -> &mut T {
-    lock.get_mut()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 

@@ -11,10 +11,11 @@ use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use loadguard::data::{load_into_pool, load_segment_into_pool};
-use loadguard::error::ShmError;
-use loadguard::shm::{Pool, PoolOptions, Provider, SealKind};
-use loadguard::{Error, FileLoader, SegmentInfo, SegmentKind};
+use loadguard::Error;
+use loadguard::data::{
+    FileLoader, SegmentInfo, SegmentKind, load_into_pool, load_segment_into_pool,
+};
+use loadguard::shm::{Pool, PoolOptions, Provider, SealKind, ShmError};
 
 fn memfd_pool(name: &str) -> Pool {
     Pool::with_options(PoolOptions::new().providers([Provider::Memfd]).name(name))

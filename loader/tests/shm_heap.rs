@@ -4,8 +4,7 @@
 //! access strays outside one, and that no borrow handed out in one phase is used in another.
 
 use loadguard::data::{MemoryLoader, SegmentInfo, SegmentKind, load_segment_into_pool};
-use loadguard::error::ShmError;
-use loadguard::shm::{Pool, PoolOptions, Provider, RealShm, SealKind};
+use loadguard::shm::{Pool, PoolOptions, Provider, RealShm, SealKind, ShmError};
 use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyShm, Ledger, TrackedShm};
 use loadguard::{Alignment, Error};
 

@@ -156,3 +156,42 @@ fn sealing_leaves_one_private_read_only_mapping() {
     assert_eq!(perms, "r--p", "{}", lines[0]);
     assert_eq!(&sealed[..], expected(3 * 4096));
 }
+
+/// The runtime half of "two safe APIs cannot alias": the registry opening a pool buffer's memfd
+/// through `/proc/self/fd/N` copies an unsealed one (so the buffer's later writes do not show
+/// through the session's borrow) and maps a sealed one (nothing can change it).
+#[test]
+#[cfg_attr(miri, ignore)]
+fn the_registry_copies_an_unsealed_pool_memfd_and_maps_a_sealed_one() {
+    let pool = memfd_pool("lg-registry");
+    let registry = loadguard::Registry::new();
+    let options = loadguard::LoadOptions::new();
+
+    let mut buf = filled(&pool, 8192);
+    // SAFETY: only the fd's number is used, to name the memfd for the registry; nothing
+    // writes through it (the registry opens it read-only and reads a copy).
+    let raw = unsafe { buf.fd_unchecked() }.unwrap().as_raw_fd();
+    let session = registry
+        .open(format!("/proc/self/fd/{raw}"), &options)
+        .unwrap();
+    assert_eq!(
+        session.load_path().name(),
+        "read",
+        "{}",
+        session.load_path()
+    );
+    let seen: &[u8] = session.bytes();
+    buf[0] = 0xee;
+    assert_eq!(seen, expected(8192), "the session's bytes did not change");
+    drop(session);
+
+    let sealed = buf.seal().unwrap();
+    let raw = sealed.fd().unwrap().as_raw_fd();
+    let session = registry
+        .open(format!("/proc/self/fd/{raw}"), &options)
+        .unwrap();
+    assert!(session.load_path().is_mapped(), "{}", session.load_path());
+    assert_eq!(session.load_path().to_string(), "map (sealed memfd)");
+    assert_eq!(session.bytes()[0], 0xee);
+    assert_eq!(session.bytes(), &sealed[..]);
+}

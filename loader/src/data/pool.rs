@@ -30,7 +30,7 @@ use crate::size::Alignment;
 /// # Errors
 ///
 /// [`Error::OutOfRange`](crate::Error::OutOfRange) (naming the pool) when the range is not
-/// inside the loader's source, [`ShmError::ZeroLength`](crate::error::ShmError::ZeroLength)
+/// inside the loader's source, [`ShmError::ZeroLength`](crate::shm::ShmError::ZeroLength)
 /// for `len == 0`, the allocation error of the last provider tried, the loader's read error,
 /// or the seal's failure.
 #[track_caller]
@@ -64,7 +64,7 @@ pub fn load_segment_into_pool<'p>(
 /// # Errors
 ///
 /// The file's open error, [`Error::OutOfRange`](crate::Error::OutOfRange) (naming the file)
-/// when the range is not inside it, [`ShmError::ZeroLength`](crate::error::ShmError::ZeroLength)
+/// when the range is not inside it, [`ShmError::ZeroLength`](crate::shm::ShmError::ZeroLength)
 /// for `len == 0`, an allocation error from the last provider tried, a read error
 /// ([`Error::Truncated`](crate::Error::Truncated) if the file shrank meanwhile), or the
 /// seal's failure.

@@ -17,9 +17,10 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use rustix::fs::{self, Mode, OFlags};
 use rustix::ioctl::{self, Updater, opcode};
 
+use super::error::ShmError;
 use super::fd_map::{FdMemory, ReadOnly};
 use super::provider::Request;
-use crate::error::{Error, Result, ShmError};
+use crate::error::{Error, Result};
 use crate::size;
 
 /// A dma-buf and its view.

@@ -58,7 +58,6 @@ impl Memfd {
                 }
             };
         }
-        debug_assert!(super::seals::is_sealed_immutable(memory.fd()));
         memory.remap_read_only(ReadOnly::Private)
     }
 }

@@ -12,13 +12,14 @@ use std::ptr::NonNull;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use super::dma_heap::{self, DmaBuf};
+use super::error::ShmError;
 use super::heap::{self, HeapMemory};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use super::memfd::{self, Memfd};
 use super::provider::{Provider, Request};
 #[cfg(windows)]
 use super::windows::{self, Section};
-use crate::error::{Result, ShmError};
+use crate::error::Result;
 
 /// How a sealed buffer is kept from changing — what [`SealedBuffer::seal_kind`] reports.
 ///

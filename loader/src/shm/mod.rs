@@ -126,6 +126,7 @@
 mod buffer;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod dma_heap;
+mod error;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod fd_map;
 mod heap;
@@ -136,14 +137,13 @@ mod memfd;
 mod memory;
 mod pool;
 mod provider;
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) mod seals;
 mod seam;
 mod table;
 #[cfg(windows)]
 mod windows;
 
 pub use buffer::{DeviceLease, SealError, SealedBuffer, SharedBuffer};
+pub use error::ShmError;
 pub use id::{BufferId, Found, RetainedId};
 pub use memory::{Memory, SealKind};
 pub use pool::{Pool, PoolOptions};

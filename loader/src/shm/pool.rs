@@ -4,11 +4,12 @@
 use std::fmt;
 
 use super::buffer::SharedBuffer;
+use super::error::ShmError;
 use super::id::{BufferId, Found, RetainedId};
 use super::provider::{Provider, Request};
 use super::seam::{RealShm, ShmOs};
 use super::table::{Core, Phase, Record};
-use crate::error::{Error, Result, ShmError};
+use crate::error::{Error, Result};
 use crate::size::Alignment;
 use crate::sync::{AtomicU64, Ordering};
 

@@ -3,8 +3,9 @@
 
 use std::fmt;
 
+use super::error::ShmError;
 use super::id::BufferId;
-use crate::error::{Error, Result, ShmError};
+use crate::error::{Error, Result};
 use crate::size::Alignment;
 
 /// Where a buffer's memory comes from.

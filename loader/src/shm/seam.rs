@@ -22,7 +22,7 @@ pub trait ShmOs: Send + Sync + 'static {
     /// # Errors
     ///
     /// The provider's failure (an OS error naming the call, label, size and errno, or
-    /// [`ShmError::Unsupported`](crate::error::ShmError::Unsupported)).
+    /// [`ShmError::Unsupported`](super::ShmError::Unsupported)).
     fn alloc(&self, provider: &Provider, request: &Request<'_>) -> Result<Memory>;
 
     /// Seals `memory` ([`Memory::seal`]). Called with no view of the buffer alive.

@@ -16,12 +16,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ptr::NonNull;
 
+use super::error::ShmError;
 use super::id::{BufferId, Found};
 use super::index::{InsertError, RangeIndex};
 use super::memory::{Memory, SealKind};
 use super::seam::ShmOs;
-use crate::error::{Error, Result, ShmError};
-use crate::sync::{Arc, AtomicU64, Ordering, RwLock, read, rw_get_mut, unique_id, write};
+use crate::error::{Error, Result};
+use crate::sync::{Arc, AtomicU64, Ordering, RwLock, get_mut, read, unique_id, write};
 
 /// The start of a buffer's current view.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -289,7 +290,7 @@ impl Core {
 
     /// Removes buffer `id` whatever its phase; `&mut` proves no handle borrows the pool.
     pub(crate) fn release(&mut self, id: BufferId) -> bool {
-        let record = rw_get_mut(&mut self.table).remove(id);
+        let record = get_mut(&mut self.table).remove(id);
         // No lookup can run meanwhile (`&mut`), but later ones must not use a cached snapshot.
         self.epoch.fetch_add(1, Ordering::Release);
         record.is_some()
@@ -297,7 +298,7 @@ impl Core {
 
     /// Removes every buffer; `&mut` proves no handle borrows the pool. Returns how many.
     pub(crate) fn release_all(&mut self) -> usize {
-        let table = rw_get_mut(&mut self.table);
+        let table = get_mut(&mut self.table);
         table.index = Arc::default();
         let released = table.records.len();
         table.records.clear();
