@@ -7,10 +7,10 @@
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p loom-tests --release --test pool`
 #![cfg(loom)]
 
-use loadguard::shm::{Pool, PoolOptions, Provider, RealShm};
+use loadguard::shm::{BufferId, Pool, PoolOptions, Provider, RealShm};
 use loadguard::testing::{Ledger, TrackedShm};
 use loom::sync::Arc;
-use loom::thread;
+use loom::thread::{self, JoinHandle};
 
 /// A heap-provider pool whose buffers are counted in `ledger`, which every model ends by
 /// checking.
@@ -19,6 +19,16 @@ fn heap_pool(ledger: &Ledger) -> Arc<Pool> {
         TrackedShm::new(RealShm, ledger),
         PoolOptions::new().providers([Provider::Heap]),
     ))
+}
+
+/// A thread that asks `pool` which buffer holds `[addr, addr + len)` (by address only, so no
+/// pointer crosses threads) and returns the id and offset found.
+fn spawn_find(pool: &Arc<Pool>, addr: usize, len: usize) -> JoinHandle<Option<(BufferId, usize)>> {
+    let pool = Arc::clone(pool);
+    thread::spawn(move || {
+        let ptr = std::ptr::without_provenance::<u8>(addr);
+        pool.find(ptr, len).map(|f| (f.id, f.offset))
+    })
 }
 
 /// Two threads allocate at once: distinct ids, each finds its own buffer, frees leave the pool
@@ -56,14 +66,7 @@ fn find_racing_free_sees_the_buffer_or_nothing() {
         let owner = Arc::clone(&pool);
         let buf = owner.alloc(16).unwrap();
         let (addr, id) = (buf.as_ptr(), buf.id());
-        let addr_bits = addr.addr();
-        let finder = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || {
-                let ptr = std::ptr::without_provenance::<u8>(addr_bits);
-                pool.find(ptr.wrapping_add(4), 4).map(|f| (f.id, f.offset))
-            })
-        };
+        let finder = spawn_find(&pool, addr.addr() + 4, 4);
         drop(buf);
         assert_eq!(pool.find(addr, 1), None, "freed buffer still registered");
         let seen = finder.join().unwrap();
@@ -92,13 +95,7 @@ fn free_alloc_and_find_race_without_a_wrong_answer() {
                 (new.into_pool(), range)
             })
         };
-        let finder = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || {
-                let ptr = std::ptr::without_provenance::<u8>(old_addr);
-                pool.find(ptr, 8).map(|f| (f.id, f.offset))
-            })
-        };
+        let finder = spawn_find(&pool, old_addr, 8);
         // This thread frees the old buffer while the others allocate and look up.
         drop(old);
         let (new_id, (new_start, new_len)) = allocator.join().unwrap();
@@ -156,14 +153,8 @@ fn find_racing_seal_sees_the_buffer_or_nothing() {
         let owner = Arc::clone(&pool);
         let mut buf = owner.alloc(16).unwrap();
         buf[4] = 9;
-        let (addr_bits, id) = (buf.as_ptr().addr(), buf.id());
-        let finder = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || {
-                let ptr = std::ptr::without_provenance::<u8>(addr_bits);
-                pool.find(ptr.wrapping_add(4), 4).map(|f| (f.id, f.offset))
-            })
-        };
+        let id = buf.id();
+        let finder = spawn_find(&pool, buf.as_ptr().addr() + 4, 4);
         let sealed = buf.seal().unwrap();
         let seen = finder.join().unwrap();
         assert!(seen.is_none() || seen == Some((id, 4)), "{seen:?}");
@@ -186,20 +177,12 @@ fn concurrent_finds_share_the_lock_while_a_free_runs() {
         let pool = heap_pool(&ledger);
         let owner = Arc::clone(&pool);
         let buf = owner.alloc(8).unwrap();
-        let (addr_bits, id) = (buf.as_ptr().addr(), buf.id());
-        let finders: Vec<_> = (0..2)
-            .map(|_| {
-                let pool = Arc::clone(&pool);
-                thread::spawn(move || {
-                    let ptr = std::ptr::without_provenance::<u8>(addr_bits);
-                    pool.find(ptr, 8).map(|f| f.id)
-                })
-            })
-            .collect();
+        let (addr, id) = (buf.as_ptr().addr(), buf.id());
+        let finders = [spawn_find(&pool, addr, 8), spawn_find(&pool, addr, 8)];
         drop(buf);
         for finder in finders {
             let seen = finder.join().unwrap();
-            assert!(seen.is_none() || seen == Some(id), "{seen:?}");
+            assert!(seen.is_none() || seen == Some((id, 0)), "{seen:?}");
         }
         assert!(pool.is_empty());
         drop((owner, pool));
