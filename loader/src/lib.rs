@@ -36,6 +36,7 @@ pub mod testing;
 pub use aligned::AlignedBuf;
 pub use error::{Error, OsError, OsFailure, Result};
 pub use format::{Format, Model};
+pub use load::LoadProgress;
 /// `os_call!` (OS error context at the failing call) and `#[derive(ApiTable)]`.
 pub use loadguard_macros::{ApiTable, os_call};
 pub use options::{LoadMode, LoadOptions, LockPolicy};
