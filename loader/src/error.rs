@@ -197,6 +197,29 @@ pub enum Error {
     /// A caller-supplied option is invalid.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    // --- dylib ---
+    /// A required symbol of a dynamic library resolved to a null address (an undefined weak
+    /// symbol): no function lives there.
+    #[error("{}: symbol {symbol} resolves to a null address at {location}", library.display())]
+    NullSymbol {
+        /// The library.
+        library: PathBuf,
+        /// The symbol.
+        symbol: String,
+        /// Where the table's load was asked for.
+        location: &'static Location<'static>,
+    },
+    /// A dynamic library's initialise call reported failure (for a
+    /// [`dylib::Lifecycle`](crate::dylib::Lifecycle)'s init to return as its error).
+    #[error("{}: {call} failed with status {status}", library.display())]
+    LibraryInit {
+        /// The library.
+        library: PathBuf,
+        /// The initialise call (its symbol).
+        call: &'static str,
+        /// The status it returned.
+        status: i64,
+    },
 }
 
 impl Error {
@@ -272,6 +295,7 @@ impl Error {
             | Self::Size { path, .. } => Some(path),
             Self::Format(err) => Some(&err.path),
             Self::InvalidOption(_) => None,
+            Self::NullSymbol { library, .. } | Self::LibraryInit { library, .. } => Some(library),
         }
     }
 }
@@ -295,6 +319,8 @@ impl From<Error> for io::Error {
             Error::OutOfRange { .. } | Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
             Error::Size { .. } | Error::Format(_) => io::ErrorKind::InvalidData,
             Error::InvalidOption(_) => io::ErrorKind::InvalidInput,
+            Error::NullSymbol { .. } => io::ErrorKind::NotFound,
+            Error::LibraryInit { .. } => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
     }

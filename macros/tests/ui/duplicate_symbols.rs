@@ -1,6 +1,6 @@
 // Two pairs of fields resolve the same symbol, and one field is not a function pointer:
 // every problem is reported in one pass, and each duplicate is one error spanning both fields.
-use loadguard::ApiTable;
+use loadguard::dylib::ApiTable;
 
 #[derive(ApiTable)]
 struct Driver {
