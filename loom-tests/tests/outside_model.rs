@@ -165,6 +165,7 @@ const _: () = {
     send_sync::<loadguard::os::RealOs>();
     send_sync::<loadguard::shm::Pool>();
     send_sync::<loadguard::shm::SharedBuffer>();
+    send_sync::<loadguard::shm::PoolOptions>();
     send_sync::<loadguard::dylib::Api<user::Vendor>>();
     send_sync::<loadguard::dylib::Library>();
     send_sync::<loadguard::dylib::SystemLinker>();
