@@ -14,7 +14,34 @@ use crate::error::{Error, OsError, Result};
 /// An open dynamic library, with the path it was opened from. Dropping it closes the library.
 ///
 /// Usually owned by an [`Api`](super::Api), which resolves a whole table from it; open one
-/// yourself to resolve tables through a [`Resolver`](super::Resolver) you build.
+/// yourself to resolve tables through a [`Resolver`](super::Resolver) you build (and keep each
+/// table from outliving the library yourself — what `Api` does for you):
+///
+/// ```
+/// use loadguard::dylib::{ApiTable, Library, Resolver};
+///
+/// #[derive(ApiTable)]
+/// struct Cos {
+///     cos: unsafe extern "C" fn(x: f64) -> f64,
+/// }
+///
+/// let name = if cfg!(windows) {
+///     "msvcrt.dll"
+/// } else if cfg!(target_os = "macos") {
+///     "libSystem.B.dylib"
+/// } else {
+///     "libm.so.6"
+/// };
+/// // SAFETY: the C math library's initialisers are sound to run at any time.
+/// let libm = unsafe { Library::open(name) }?;
+/// // SAFETY: `cos` has exactly this signature; `table` is dropped before `libm`.
+/// let table = unsafe { Cos::load(&mut Resolver::new(&libm)) }?;
+/// // SAFETY: a pure function.
+/// assert_eq!(unsafe { (table.cos)(0.0) }, 1.0);
+/// drop(table);
+/// drop(libm); // dlclose
+/// # Ok::<(), loadguard::Error>(())
+/// ```
 pub struct Library {
     source: Box<dyn SymbolSource>,
 }

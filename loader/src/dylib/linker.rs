@@ -15,13 +15,13 @@ use crate::error::{OsError, Result};
 
 /// The lookup call named in errors, so they read like the OS's own vocabulary.
 #[cfg(windows)]
-pub(crate) const LOOKUP_OP: &str = "GetProcAddress";
+const LOOKUP_OP: &str = "GetProcAddress";
 #[cfg(not(windows))]
-pub(crate) const LOOKUP_OP: &str = "dlsym";
+const LOOKUP_OP: &str = "dlsym";
 
-/// Something that opens dynamic libraries: the platform's dynamic linker ([`SystemLinker`](super::SystemLinker)),
-/// a wrapper around another linker (the ledger's and the fault plans' in
-/// `loadguard::testing`), or a stand-in serving Rust functions.
+/// Something that opens dynamic libraries: the platform's dynamic linker
+/// ([`SystemLinker`](super::SystemLinker)), a wrapper around another linker (the ledger's and
+/// the fault plans' in `loadguard::testing`), or a stand-in serving Rust functions.
 ///
 /// A stand-in linker whose libraries are Rust functions, as Miri tests use:
 ///

@@ -74,6 +74,8 @@ pub use linker::{Linker, SymbolSource};
 /// function pointers (one import brings the trait and the derive, as with serde's traits).
 pub use loadguard_macros::ApiTable;
 pub use out::with_out_param;
+#[allow(unused_imports)] // used by the harness in `testing`, not always compiled
+pub(crate) use system::OPEN_OP;
 pub use system::SystemLinker;
 pub use table::{ApiTable, Resolver, Symbol};
 

@@ -10,10 +10,11 @@ use std::ptr::NonNull;
 use super::linker::{Linker, SymbolSource};
 use crate::error::{Error, OsError, Result};
 
+/// The open call named in errors (the harness's injected failures name it too).
 #[cfg(windows)]
-const OPEN_OP: &str = "LoadLibraryExW";
+pub(crate) const OPEN_OP: &str = "LoadLibraryExW";
 #[cfg(not(windows))]
-const OPEN_OP: &str = "dlopen";
+pub(crate) const OPEN_OP: &str = "dlopen";
 
 /// The platform's dynamic linker: what [`Api::open`](super::Api::open) and
 /// [`Library::open`](super::Library::open) use. Pass it (or a wrapper of it) to the `open_with`

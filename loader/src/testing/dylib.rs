@@ -10,13 +10,8 @@ use std::ptr::NonNull;
 
 use super::faults::{FaultOp, FaultPlan, io_error};
 use super::ledger::{Ledger, Receipt, ResourceKind};
-use crate::dylib::{Linker, SymbolSource};
+use crate::dylib::{Linker, OPEN_OP, SymbolSource};
 use crate::error::{Error, OsError, Result};
-
-#[cfg(windows)]
-const OPEN_OP: &str = "LoadLibraryExW";
-#[cfg(not(windows))]
-const OPEN_OP: &str = "dlopen";
 
 impl Ledger {
     /// Wraps a dynamic linker so that every library opened through it is recorded in this
