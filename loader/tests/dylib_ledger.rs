@@ -58,7 +58,12 @@ fn a_library_that_fails_to_open_acquires_nothing() {
         err.to_string().contains("/nonexistent/libnothing.so"),
         "{err}"
     );
-    assert_eq!(err.os_failure().unwrap().location.file(), file!());
+    let at = err
+        .os_failure()
+        .unwrap()
+        .location
+        .expect("the user's call site");
+    assert_eq!(at.file(), file!());
     assert_eq!(ledger.acquired(ResourceKind::Library), 0);
 }
 

@@ -78,6 +78,11 @@ fn range_size_and_option_errors() {
         offset: 100,
         file_size: 128,
     };
+    let shrunk = Error::ShrunkUnderMapping {
+        path: "/m/s.bin".into(),
+        offset: 0,
+        len: 1 << 20,
+    };
     settings().bind(|| {
         insta::assert_snapshot!(render(&[
             ("segment past the end", out_of_range),
@@ -87,7 +92,38 @@ fn range_size_and_option_errors() {
             ("offset + len overflow", end),
             ("alignment not a power of two", align),
             ("file shrank while reading", truncated),
+            ("file shorter than its mapping (prefault)", shrunk),
         ]));
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn what_is_not_loaded_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.bin");
+    std::fs::write(&path, [0u8; 64]).unwrap();
+    let registry = Registry::new();
+    let refused = registry
+        .open(&path, &LoadOptions::new().mode(LoadMode::Map))
+        .unwrap_err();
+    let device = registry.open("/dev/null", &LoadOptions::new()).unwrap_err();
+    let directory = registry.open(dir.path(), &LoadOptions::new()).unwrap_err();
+    let stream = registry
+        .open("/dev/zero", &LoadOptions::new().read_streams(4096))
+        .unwrap_err();
+    let copied = registry.open(&path, &LoadOptions::new()).unwrap();
+    settings().bind(|| {
+        insta::assert_snapshot!(format!(
+            "{}load path of an ordinary file: {}\n",
+            render(&[
+                ("map mode without the promise", refused),
+                ("a device", device),
+                ("a directory", directory),
+                ("an endless stream", stream),
+            ]),
+            copied.load_path()
+        ));
     });
 }
 

@@ -76,7 +76,7 @@ impl Library {
     #[track_caller]
     pub unsafe fn open_with(linker: &dyn Linker, path: impl AsRef<Path>) -> Result<Self> {
         let _site = callsite::enter();
-        let site = callsite::current().unwrap_or(Location::caller());
+        let site = callsite::user_site(Location::caller());
         // SAFETY: forwarded to the caller.
         match unsafe { linker.open(path.as_ref()) } {
             Ok(source) => Ok(Self { source }),
@@ -93,9 +93,9 @@ impl Library {
 
 /// Points an OS error that a linker built inside loadguard (or inside a wrapper) at the
 /// user's call.
-fn located(mut err: Error, site: &'static Location<'static>) -> Error {
-    if let Error::Os(failure) = &mut err {
-        failure.location = site;
+fn located(mut err: Error, site: Option<&'static Location<'static>>) -> Error {
+    if let (Error::Os(failure), Some(site)) = (&mut err, site) {
+        failure.location = Some(site);
     }
     err
 }

@@ -105,9 +105,9 @@ pub trait ApiTable: Sized {
 pub struct Resolver<'a> {
     source: &'a dyn SymbolSource,
     /// Where the load was requested (the user's call of the loadguard operation in progress,
-    /// else the caller of [`Resolver::new`]); symbol errors point there rather than into this
-    /// module or the derive's expansion.
-    location: &'static Location<'static>,
+    /// else the caller of [`Resolver::new`] unless that is inside loadguard); symbol errors
+    /// point there rather than into this module or the derive's expansion.
+    location: Option<&'static Location<'static>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -117,7 +117,7 @@ impl<'a> Resolver<'a> {
     pub fn new(source: &'a dyn SymbolSource) -> Self {
         Self {
             source,
-            location: callsite::current().unwrap_or(Location::caller()),
+            location: callsite::user_site(Location::caller()),
         }
     }
 

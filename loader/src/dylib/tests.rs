@@ -190,9 +190,8 @@ fn dylib_each_symbol_is_looked_up_exactly_once() {
 
 #[test]
 fn dylib_missing_required_symbol_names_symbol_library_and_text() {
-    let library = fake_library();
     let line = line!() + 1;
-    let Err(err) = load::<NeedsMissing>(&library) else {
+    let Err(err) = open_api::<NeedsMissing>(&FakeLinker, "/fake/libdriver.so") else {
         panic!("drv_gone is not exported")
     };
     let failure = err.os_failure().expect("an OS failure");
@@ -207,8 +206,8 @@ fn dylib_missing_required_symbol_names_symbol_library_and_text() {
     assert_eq!(failure.path, Path::new("/fake/libdriver.so"));
     assert_eq!(failure.args, [("symbol", "drv_gone".to_owned())]);
     assert_eq!(
-        failure.location.line(),
-        line,
+        at(failure.location),
+        Some((file!(), line)),
         "located where the load was asked for"
     );
     let shown = err.to_string();
@@ -362,7 +361,7 @@ struct MaybeWeak {
 fn dylib_null_symbol_is_a_typed_error_when_required_and_none_when_optional() {
     let library = fake_library();
     let line = line!() + 1;
-    let Err(err) = load::<NeedsWeak>(&library) else {
+    let Err(err) = open_api::<NeedsWeak>(&FakeLinker, "/fake/libdriver.so") else {
         panic!("drv_weak is exported at null")
     };
     let Error::NullSymbol {
@@ -375,7 +374,7 @@ fn dylib_null_symbol_is_a_typed_error_when_required_and_none_when_optional() {
     };
     assert_eq!(path, Path::new("/fake/libdriver.so"));
     assert_eq!(symbol, "drv_weak");
-    assert_eq!((location.file(), location.line()), (file!(), line));
+    assert_eq!(at(*location), Some((file!(), line)));
     assert_eq!(err.path(), Some(Path::new("/fake/libdriver.so")));
     assert!(
         err.to_string()
@@ -403,6 +402,11 @@ impl Linker for FakeLinker {
         library.path = path.to_path_buf();
         Ok(Box::new(library))
     }
+}
+
+/// A location as (file, line), for comparing with `file!()` and `line!()`.
+fn at(location: Option<&'static std::panic::Location<'static>>) -> Option<(&'static str, u32)> {
+    location.map(|l| (l.file(), l.line()))
 }
 
 #[track_caller]
@@ -472,8 +476,7 @@ fn dylib_every_injected_open_and_lookup_failure_releases_the_library() {
                     _ => "dlsym",
                 };
                 assert_eq!(failure.op, expected_op);
-                assert_eq!(failure.location.line(), line, "{err}");
-                assert_eq!(failure.location.file(), file!(), "{err}");
+                assert_eq!(at(failure.location), Some((file!(), line)), "{err}");
             }
         }
         ledger.assert_balanced();
@@ -489,9 +492,6 @@ fn dylib_open_failure_is_located_at_the_caller_and_acquires_nothing() {
     let err = unsafe { Library::open_with(&linker, "/missing/libdriver.so") }.unwrap_err();
     let failure = err.os_failure().unwrap();
     assert_eq!((failure.op, failure.os.code()), ("dlopen", Some(2)));
-    assert_eq!(
-        (failure.location.file(), failure.location.line()),
-        (file!(), line)
-    );
+    assert_eq!(at(failure.location), Some((file!(), line)));
     assert_eq!(ledger.acquired(ResourceKind::Library), 0);
 }
