@@ -13,8 +13,8 @@ use std::io;
 use std::panic::Location;
 use std::path::{Path, PathBuf};
 
-pub use crate::format::FormatError;
-pub use crate::size::SizeError;
+use crate::format::FormatError;
+use crate::size::SizeError;
 
 /// `Result` with loadguard's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -195,12 +195,12 @@ pub enum Error {
         file_size: u64,
     },
     /// A size did not survive a checked conversion or computation.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Size {
         /// The file the size belongs to.
         path: PathBuf,
-        /// What went wrong.
-        source: SizeError,
+        /// What went wrong (displayed, so not also a `source()`).
+        error: SizeError,
     },
     /// A model file broke a rule of its format.
     #[error(transparent)]

@@ -165,6 +165,12 @@ impl LoadOptions {
     /// change bytes under a `&[u8]` that Rust assumes immutable, and reading a page past a new
     /// end of file kills the process with `SIGBUS`. Replacing the file by renaming another one
     /// over its path is fine: the mapping keeps the old file, and later opens see the new one.
+    ///
+    /// Safe code cannot make the promise:
+    ///
+    /// ```compile_fail,E0133
+    /// let opts = loadguard::LoadOptions::new().assume_immutable();
+    /// ```
     #[must_use]
     pub unsafe fn assume_immutable(mut self) -> Self {
         self.assume_immutable = true;

@@ -3,12 +3,10 @@
 //! and errno, and either way nothing acquired stays acquired. Over the in-memory OS, so these
 //! run under Miri too; the real-OS variant is at the end.
 
+use loadguard::data::{DataLoader, FileLoader, MappedLoader, SegmentInfo, SegmentKind};
 use loadguard::os::MemoryOs;
 use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs, Ledger, ResourceKind};
-use loadguard::{
-    Alignment, DataLoader, Error, FileLoader, LoadMode, LoadOptions, LockPolicy, MappedLoader,
-    Registry, SegmentInfo, SegmentKind,
-};
+use loadguard::{Alignment, Error, LoadMode, LoadOptions, LockPolicy, Registry};
 
 const ENOMEM: i32 = 12;
 const ENODEV: i32 = 19;

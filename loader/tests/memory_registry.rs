@@ -4,11 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use loadguard::data::{DataLoader, MappedLoader, MemoryLoader, SegmentInfo, SegmentKind};
 use loadguard::os::MemoryOs;
-use loadguard::{
-    DataLoader, Error, LoadMode, LoadOptions, LoadPath, MappedLoader, MemoryLoader, ReadReason,
-    Registry, SegmentInfo, SegmentKind,
-};
+use loadguard::{Error, LoadMode, LoadOptions, LoadPath, ReadReason, Registry};
 
 fn fs_with(files: &[(&str, &[u8])]) -> Registry {
     let os = MemoryOs::new();

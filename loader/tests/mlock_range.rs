@@ -3,8 +3,9 @@
 //! /proc/self/status VmLck; alone in its own test binary so no other test locks memory.
 #![cfg(all(target_os = "linux", not(miri)))]
 
-use loadguard::{DataLoader, LoadMode, LoadOptions, LockPolicy, MappedLoader, Registry};
-use loadguard::{SegmentInfo, SegmentKind};
+use loadguard::data::{DataLoader, MappedLoader};
+use loadguard::data::{SegmentInfo, SegmentKind};
+use loadguard::{LoadMode, LoadOptions, LockPolicy, Registry};
 
 fn locked_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

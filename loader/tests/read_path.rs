@@ -6,14 +6,12 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use loadguard::data::{DataLoader, FileLoader, SegmentInfo, SegmentKind};
 use loadguard::os::{
     Advice, FileKey, FileKind, Immutable, Mapping, MemoryOs, Os, OsFile, Prefault,
 };
 use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs};
-use loadguard::{
-    Alignment, DataLoader, Error, FileLoader, LoadMode, LoadOptions, Registry, SegmentInfo,
-    SegmentKind,
-};
+use loadguard::{Alignment, Error, LoadMode, LoadOptions, Registry};
 
 /// Every `read_at` returns at most 7 bytes, every third call fails with EINTR, and the file can
 /// claim to be longer than its bytes (a file truncated after it was opened).

@@ -357,7 +357,7 @@ fn sparse_file_larger_than_the_address_space_is_a_typed_error() {
         if usize::BITS == 32 {
             let err = result.unwrap_err();
             assert!(
-                matches!(&err, Error::Size { source: loadguard::size::SizeError::TooLarge { value, bits: 32, .. }, .. } if *value == five_gib),
+                matches!(&err, Error::Size { error: loadguard::SizeError::TooLarge { value, bits: 32, .. }, .. } if *value == five_gib),
                 "{err}"
             );
             assert!(
@@ -378,10 +378,9 @@ fn sparse_file_larger_than_the_address_space_is_a_typed_error() {
 fn open_error_names_op_path_os_error_and_the_users_call_site() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing.bin");
+    let registry = Registry::new();
     let line = line!() + 1;
-    let err = Registry::new()
-        .open(&path, &LoadOptions::new())
-        .unwrap_err();
+    let err = registry.open(&path, &LoadOptions::new()).unwrap_err();
     let text = err.to_string();
     assert_eq!(err.op(), Some("open"));
     assert!(err.os_code().is_some());

@@ -3,13 +3,11 @@
 
 use std::path::Path;
 
+use loadguard::data::{DataLoader as _, FileLoader, MemoryLoader, SegmentInfo, SegmentKind};
 use loadguard::os::MemoryOs;
-use loadguard::size::{self, Alignment, SizeError};
 use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs};
-use loadguard::{
-    DataLoader as _, Error, FileLoader, LoadMode, LoadOptions, MemoryLoader, OsError, OsFailure,
-    Registry, SegmentInfo, SegmentKind,
-};
+use loadguard::{Alignment, SizeError};
+use loadguard::{Error, LoadMode, LoadOptions, OsError, OsFailure, Registry};
 
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
@@ -71,7 +69,12 @@ fn range_size_and_option_errors() {
         bits: 32,
     }
     .at("/m/big");
-    let end = size::checked_end(u64::MAX, 1).unwrap_err().at("/m/x");
+    let end = SizeError::Overflow {
+        what: "end of range",
+        a: u64::MAX,
+        b: 1,
+    }
+    .at("/m/x");
     let align = Alignment::new(48).unwrap_err().at("/m/x");
     let truncated = Error::Truncated {
         path: "/m/t.bin".into(),

@@ -41,7 +41,9 @@ impl DataLoader for FileLoader {
         Ok(self.file.key().len)
     }
 
+    #[track_caller]
     fn load(&self, offset: u64, len: u64, _info: &SegmentInfo) -> Result<Segment> {
+        let _site = crate::callsite::enter();
         // Checked against the file's size before allocating: the buffer is never sized by
         // anything larger than the file.
         let range = size::range_in(self.file.path(), offset, len, self.file.key().len)?;
@@ -51,7 +53,9 @@ impl DataLoader for FileLoader {
         Ok(Segment::of_buf(buf, offset))
     }
 
+    #[track_caller]
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
+        let _site = crate::callsite::enter();
         size::range_in(
             self.file.path(),
             offset,

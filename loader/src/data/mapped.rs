@@ -82,12 +82,16 @@ impl DataLoader for MappedLoader {
         Ok(self.session.len())
     }
 
+    #[track_caller]
     fn load(&self, offset: u64, len: u64, info: &SegmentInfo) -> Result<Segment> {
+        let _site = crate::callsite::enter();
         tracing::trace!(path = %self.session.path().display(), offset, len, ?info.kind, "load");
         self.session.segment_with(offset, len, &self.opts)
     }
 
+    #[track_caller]
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
+        let _site = crate::callsite::enter();
         let range = size::range_in(
             self.session.path(),
             offset,
