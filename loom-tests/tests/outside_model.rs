@@ -160,7 +160,7 @@ const _: () = {
     send_sync::<loadguard::LoadOptions>();
     send_sync::<loadguard::Error>();
     send_sync::<loadguard::Model>();
-    send_sync::<loadguard::MappedLoader>();
+    send_sync::<loadguard::data::MappedLoader>();
     send_sync::<loadguard::os::MemoryOs>();
     send_sync::<loadguard::os::RealOs>();
     send_sync::<loadguard::shm::Pool>();
