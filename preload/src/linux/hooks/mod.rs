@@ -46,6 +46,9 @@ fn decide(config: &Config, op: Op, eligible: bool) -> Option<Fault> {
     let (nth, fault) = state::next(config, op, eligible)?;
     let frames = backtrace::capture();
     LEDGER.lock().injected(op, nth, fault, &frames);
+    // Written now, not only at exit: a program that crashes on the failure writes no exit
+    // report, and where the failing call was made is what its crash is about.
+    report::write_file(config, Event::Request);
     Some(fault)
 }
 
