@@ -10,7 +10,8 @@ use super::runner::Run;
 /// What one rerun with one injected fault did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
-    /// Exited unlike the clean run, and stderr names the failing op or errno.
+    /// Exited unlike the clean run, and stderr (or stdout, where test harnesses such as
+    /// libtest print a failing test's panic) names the failing op or errno.
     Handled,
     /// Exited like the clean run, with the same output.
     Recovered,
@@ -136,7 +137,7 @@ pub fn classify(run: &Run, clean: &Run, clean_held: &BTreeMap<LeakKey, u64>, hel
         } else {
             Outcome::Diverged
         }
-    } else if names_failure(&run.stderr, op, fault) {
+    } else if names_failure(&run.stderr, op, fault) || names_failure(&run.stdout, op, fault) {
         Outcome::Handled
     } else {
         Outcome::Unreported

@@ -6,7 +6,8 @@
 //! - `--sweep [--ops OP,…] [--timeout S] [--only GLOB] [--jobs N] [--json|--sarif] -- CMD`
 //!   runs CMD clean to count each op's calls (across its whole process tree), then once per
 //!   (op, n) with that call failed, and classifies each run: `handled` (exited unlike the
-//!   clean run, stderr names the op or errno), `recovered` (exited like the clean run, same
+//!   clean run, stderr — or stdout, where libtest prints a failed test's panic — names the op
+//!   or errno), `recovered` (exited like the clean run, same
 //!   stdout), `crashed` (signal), `leaked` (held more at exit than the clean run), `hung`
 //!   (timeout) — and, for what those five leave open, `diverged` (exited like the clean run
 //!   with other output), `unreported` (exited unlike it, naming neither op nor errno) and

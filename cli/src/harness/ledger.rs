@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 /// module-relative address, so address-space randomization does not matter).
 pub type LeakKey = (Kind, String, Vec<(Option<PathBuf>, u64)>);
 
-/// Resources held when each process image ended: everything at exit, the descriptors an
-/// `exec` carried into the next program.
+/// Resources held when each process image ended (everything at exit, the descriptors an
+/// `exec` carried into the next program), within `--only`'s scope when it was given.
 pub fn held(reports: &[Report]) -> Vec<(&Report, &Resource)> {
     reports
         .iter()
         .filter(|r| matches!(r.event, Event::Exit | Event::Exec))
-        .flat_map(|r| r.live.iter().map(move |res| (r, res)))
+        .flat_map(|r| r.live.iter().filter(|res| res.in_scope).map(move |res| (r, res)))
         .collect()
 }
 

@@ -14,7 +14,7 @@
 //! module 0 0x55d0c0de0000 /usr/bin/python3.11
 //! injected mmap 2 errno:12 0.1a2b,3.44f0
 //! acquired fd open 3 /models/tiny.gguf
-//! live 17 mapping mmap 0x7f00dead0000 4096 1 /models/tiny.gguf 0.1a2b,3.44f0
+//! live 17 mapping mmap 0x7f00dead0000 4096 0 1 /models/tiny.gguf 0.1a2b,3.44f0
 //! end
 //! ```
 //!
@@ -107,6 +107,9 @@ pub struct Resource {
     pub len: u64,
     /// For a descriptor: whether it closes on `exec`.
     pub cloexec: bool,
+    /// Whether it is in the scope of `--only` (always, without `--only`): its path matched,
+    /// or it was made from something whose path did.
+    pub in_scope: bool,
     /// What it is: a path, a memfd's name, a library.
     pub what: String,
     /// The acquire backtrace, innermost first.
@@ -277,8 +280,9 @@ impl Report {
                 id: parse_hex_or_dec(w.get(3)?)?,
                 len: w.get(4)?.parse().ok()?,
                 cloexec: *w.get(5)? == "1",
-                what: unescape(w.get(6)?),
-                frames: parse_frames(w.get(7)?)?,
+                in_scope: *w.get(6)? == "1",
+                what: unescape(w.get(7)?),
+                frames: parse_frames(w.get(8)?)?,
             }),
             "end" => self.complete = true,
             _ => {}
@@ -385,7 +389,7 @@ mod tests {
     fn parses_every_line_kind() {
         let text = "LGPRELOAD 1\npid 7 6\nevent exec\nexe /bin/x%20y\ncalls open=2 mmap=1 future=3\n\
                     dropped 1\nmodule 0 0x1000 /bin/x\ninjected mmap 1 errno:12 0.10,?.7f00\n\
-                    acquired fd open 2 /m\nlive 3 mapping mmap 0x7f00 4096 0 /m 0.20\nnewkind x\nend\n";
+                    acquired fd open 2 /m\nlive 3 mapping mmap 0x7f00 4096 0 1 /m 0.20\nnewkind x\nend\n";
         let r = Report::parse(text).unwrap();
         assert_eq!((r.pid, r.ppid, r.event), (7, 6, Event::Exec));
         assert_eq!(r.exe, "/bin/x y");
@@ -396,6 +400,7 @@ mod tests {
         assert_eq!(r.injected[0].frames[1], Frame { module: None, addr: 0x7f00 });
         assert_eq!(r.acquired[0].count, 2);
         assert_eq!(r.live[0].id, 0x7f00);
+        assert!(r.live[0].in_scope && !r.live[0].cloexec);
         assert_eq!(r.live[0].frames, vec![Frame { module: Some(0), addr: 0x20 }]);
         assert!(r.complete);
     }

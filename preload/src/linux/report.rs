@@ -253,7 +253,8 @@ fn live(sink: &mut impl Sink, modules: &Modules, e: &Entry, cloexec: bool) {
     hex(sink, e.id);
     sink.put(b" ");
     dec(sink, e.len);
-    sink.put(if cloexec { b" 1 " } else { b" 0 " });
+    sink.put(if cloexec { b" 1" } else { b" 0" });
+    sink.put(if e.only { b" 1 " } else { b" 0 " });
     text(sink, e.what.as_bytes());
     sink.put(b" ");
     frames(sink, modules, e.frames.as_slice());
