@@ -89,7 +89,7 @@ mod imp {
     use serde_json::{Value, json};
 
     use super::super::classify::{self, Outcome};
-    use super::super::{bad_input, exit_code_of, ledger, runner, sarif};
+    use super::super::{bad_input, emit, exit_code_of, ledger, runner, sarif};
     use super::Args;
 
     /// The fault asked for on the command line, or `None` for each op's default.
@@ -204,7 +204,7 @@ mod imp {
             "leaked": ledger::leaks_json(&mut sym, &held),
         });
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            emit(&format!("{}\n", serde_json::to_string_pretty(&result).unwrap_or_default()));
         } else {
             let mut out = String::new();
             if run.injected == 0 {
@@ -337,9 +337,9 @@ mod imp {
         eprint!("{}", table(&runs, &tally));
         if args.json {
             let out = json!({"clean": {"exit": clean.exit, "calls": calls}, "runs": runs});
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            emit(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
         } else if args.sarif {
-            println!("{}", serde_json::to_string_pretty(&sarif::log(&args.command, &findings)).unwrap_or_default());
+            emit(&format!("{}\n", serde_json::to_string_pretty(&sarif::log(&args.command, &findings)).unwrap_or_default()));
         }
         if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
     }

@@ -23,6 +23,14 @@ use std::process::ExitCode;
 /// Exit status for bad input (unknown op or errno, no command, a command that cannot start).
 pub const BAD_INPUT: u8 = 2;
 
+/// Writes a report to stdout; a closed stdout (`| head`) is not loadguard's failure to report.
+#[cfg(target_os = "linux")]
+pub fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Prints `message` as loadguard's error and returns the bad-input exit status.
 pub fn bad_input(message: &str) -> ExitCode {
     eprintln!("loadguard: {message}");

@@ -48,7 +48,7 @@ mod imp {
     use loadguard_preload_api::{Plan, Symbolizer};
     use serde_json::{Value, json};
 
-    use super::super::{bad_input, exit_code_of, ledger, runner};
+    use super::super::{bad_input, emit, exit_code_of, ledger, runner};
     use super::Args;
 
     pub fn run(args: &Args) -> ExitCode {
@@ -84,9 +84,9 @@ mod imp {
             "leaked": ledger::leaks_json(&mut sym, &held),
         });
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            emit(&format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default()));
         } else {
-            print!("{}", human(&args.command, &report));
+            emit(&human(&args.command, &report));
         }
         exit_code_of(run.exit, run.signal)
     }
