@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use loadguard_preload_api::{Event, Frame, Kind, Location, Report, Resource, Symbolizer, site};
+use loadguard_preload_api::{Event, Frame, Kind, Location, Report, Resource, Symbolizer, path_matches, site};
 use serde_json::{Value, json};
 
 /// A resource's identity across runs: kind, acquiring call and acquire backtrace (module and
@@ -82,11 +82,13 @@ pub fn leaks_json(sym: &mut Symbolizer, held: &[(&Report, &Resource)]) -> Vec<Va
         .collect()
 }
 
-/// What the run acquired, summed over its processes: kind, call, what, count.
-pub fn acquired_json(reports: &[Report]) -> Vec<Value> {
+/// What the run acquired, summed over its processes: kind, call, what, count (only what
+/// matches `only`, when given).
+pub fn acquired_json(reports: &[Report], only: Option<&str>) -> Vec<Value> {
     let mut sums: BTreeMap<(&'static str, &str, &str), u64> = BTreeMap::new();
     for report in reports {
-        for a in &report.acquired {
+        let in_scope = |what: &str| only.is_none_or(|glob| path_matches(glob.as_bytes(), what.as_bytes()));
+        for a in report.acquired.iter().filter(|a| in_scope(&a.what)) {
             *sums.entry((a.kind.name(), &a.via, &a.what)).or_insert(0) += a.count;
         }
     }

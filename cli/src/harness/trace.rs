@@ -80,7 +80,7 @@ mod imp {
             "signal": run.signal,
             "processes": run.reports.len(),
             "dropped": ledger::dropped(&run.reports),
-            "acquired": ledger::acquired_json(&run.reports),
+            "acquired": ledger::acquired_json(&run.reports, args.only.as_deref()),
             "leaked": ledger::leaks_json(&mut sym, &held),
         });
         if args.json {

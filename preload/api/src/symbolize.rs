@@ -178,14 +178,15 @@ impl Symbolizer {
 }
 
 /// The acquiring frame in the traced program's own code: the first frame that is not the
-/// runtime's (see [`Location::is_runtime`]) and has a `file:line`; failing that the first
-/// frame outside the runtime at all; failing that the first frame outside the preload.
+/// runtime's (see [`Location::is_runtime`]) — with its `file:line` when the module has debug
+/// info, else its module and address (a frame without line info is not skipped in favour of a
+/// deeper one that has it: that would name the caller's caller); failing that the first frame
+/// outside the preload.
 #[must_use]
 pub fn site(locations: &[Location]) -> Option<&Location> {
     locations
         .iter()
-        .find(|l| !l.is_runtime() && l.file_line().is_some())
-        .or_else(|| locations.iter().find(|l| !l.is_runtime()))
+        .find(|l| !l.is_runtime())
         .or_else(|| {
             locations.iter().find(|l| {
                 !l.module
