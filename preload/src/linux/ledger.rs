@@ -10,6 +10,7 @@ pub const MAP_CAP: usize = 4096;
 pub const LOCK_CAP: usize = 1024;
 pub const LIB_CAP: usize = 1024;
 pub const ACQ_CAP: usize = 4096;
+const ACQ_PROBES: usize = 32;
 pub const INJ_CAP: usize = 64;
 pub const WHAT_CAP: usize = 240;
 pub const FRAMES_CAP: usize = 32;
@@ -277,7 +278,9 @@ impl Ledger {
             hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
         let start = usize::try_from(hash % ACQ_CAP as u64).unwrap_or(0);
-        for probe in 0..ACQ_CAP {
+        // A bounded probe: once the table is crowded, a new thing is counted as `(other)` in
+        // constant time instead of scanning every slot.
+        for probe in 0..ACQ_PROBES {
             let Some(slot) = self.acq.get_mut((start + probe) % ACQ_CAP) else {
                 break;
             };
@@ -552,6 +555,18 @@ mod tests {
         l.fd_open(9, Via::DUP, 0, false, (0, 0), &what("/y"), &Frames::EMPTY);
         l.fd_close_range(4, u32::MAX);
         assert!(l.fd(3).is_some() && l.fd(9).is_none());
+    }
+
+    #[test]
+    fn acquisitions_past_the_table_are_counted_as_other() {
+        let mut l = ledger();
+        for i in 0..2 * ACQ_CAP {
+            l.fd_open(3, Via::OPEN, 0, true, (0, 0), &what(&format!("/f{i}")), &Frames::EMPTY);
+        }
+        let distinct = l.acq.iter().filter(|a| a.used).count();
+        let counted: u64 = l.acq.iter().filter(|a| a.used).map(|a| a.count).sum::<u64>() + l.acq_other[0];
+        assert_eq!(counted, 2 * ACQ_CAP as u64);
+        assert!(distinct > ACQ_CAP / 2 && l.acq_other[0] > 0, "{distinct} {}", l.acq_other[0]);
     }
 
     #[test]
