@@ -21,7 +21,16 @@ fn strace_injection_of_the_same_call_gives_the_same_failure() {
     let dir = tempfile::tempdir().unwrap();
     let exe = cc(dir.path(), "leaky_loader");
     let (good, _) = models(dir.path());
-    let sweep = json(&loadguard(&["faults", "--sweep", "--ops", "open,pread,mmap", "--json", "--", exe.to_str().unwrap(), good.to_str().unwrap()]));
+    let sweep = json(&loadguard(&[
+        "faults",
+        "--sweep",
+        "--ops",
+        "open,pread,mmap",
+        "--json",
+        "--",
+        exe.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]));
     let runs = sweep["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "{sweep:#}");
     for r in runs {
@@ -41,13 +50,20 @@ fn strace_injection_of_the_same_call_gives_the_same_failure() {
             .arg(&good)
             .output()
             .expect("strace on PATH");
-        assert_eq!(out.status.code().map(i64::from), r["exit"].as_i64(), "{syscall}: {r:#}");
+        assert_eq!(
+            out.status.code().map(i64::from),
+            r["exit"].as_i64(),
+            "{syscall}: {r:#}"
+        );
         let theirs = String::from_utf8_lossy(&out.stderr);
         let ours = r["stderr_tail"].as_str().unwrap();
         assert_eq!(theirs.trim(), ours.trim(), "{syscall}");
     }
     // strace cannot tell that one of those failures leaked the descriptor; the sweep does.
-    assert!(runs.iter().any(|r| r["op"] == "pread" && r["outcome"] == "leaked"));
+    assert!(
+        runs.iter()
+            .any(|r| r["op"] == "pread" && r["outcome"] == "leaked")
+    );
 }
 
 #[test]
@@ -66,10 +82,25 @@ fn valgrind_track_fds_names_the_same_descriptor_at_the_same_line() {
     let line = line_of("leaky_loader.c", "LEAKED-FD-OPEN");
     let open = format!("Open file descriptor 3: {}", bad.display());
     assert!(theirs.contains(&open), "{theirs}");
-    assert!(theirs.contains(&format!("load_model (leaky_loader.c:{line})")), "{theirs}");
+    assert!(
+        theirs.contains(&format!("load_model (leaky_loader.c:{line})")),
+        "{theirs}"
+    );
 
-    let report = json(&loadguard(&["trace", "--json", "--", exe.to_str().unwrap(), bad.to_str().unwrap()]));
+    let report = json(&loadguard(&[
+        "trace",
+        "--json",
+        "--",
+        exe.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]));
     let leak = &report["leaked"][0];
     assert_eq!(leak["what"], bad.to_str().unwrap());
-    assert!(leak["site"].as_str().unwrap().ends_with(&format!("leaky_loader.c:{line}")), "{leak:#}");
+    assert!(
+        leak["site"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("leaky_loader.c:{line}")),
+        "{leak:#}"
+    );
 }

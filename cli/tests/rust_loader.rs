@@ -20,7 +20,11 @@ fn manifest() -> PathBuf {
 /// Where the fixture builds: `<target dir>/preload-fixtures`.
 fn target_dir() -> PathBuf {
     let exe = Path::new(env!("CARGO_BIN_EXE_loadguard"));
-    exe.parent().unwrap().parent().unwrap().join("preload-fixtures")
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("preload-fixtures")
 }
 
 fn cargo() -> Command {
@@ -58,25 +62,51 @@ fn line_of(marker: &str) -> usize {
 }
 
 fn run<'a>(report: &'a Value, op: &str, nth: u64) -> &'a Value {
-    report["runs"].as_array().unwrap().iter().find(|r| r["op"] == op && r["nth"] == nth).unwrap_or_else(|| panic!("{op}#{nth}: {report:#}"))
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["op"] == op && r["nth"] == nth)
+        .unwrap_or_else(|| panic!("{op}#{nth}: {report:#}"))
 }
 
 #[test]
 fn trace_sees_the_memmap2_mapping_and_the_libloading_library() {
     let dir = tempfile::tempdir().unwrap();
     let weights = weights(dir.path());
-    let out = loadguard(&["trace", "--json", "--", rust_loader().to_str().unwrap(), weights.to_str().unwrap()]);
+    let out = loadguard(&[
+        "trace",
+        "--json",
+        "--",
+        rust_loader().to_str().unwrap(),
+        weights.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("checksum 136 cos0 1"));
     let report = json(&out);
     let acquired = report["acquired"].as_array().unwrap();
-    let has = |kind: &str, via: &str, what: &str| acquired.iter().any(|a| a["kind"] == kind && a["via"] == via && a["what"] == what);
-    assert!(has("fd", "open", weights.to_str().unwrap()), "{acquired:#?}");
-    assert!(has("mapping", "mmap", weights.to_str().unwrap()), "{acquired:#?}");
+    let has = |kind: &str, via: &str, what: &str| {
+        acquired
+            .iter()
+            .any(|a| a["kind"] == kind && a["via"] == via && a["what"] == what)
+    };
+    assert!(
+        has("fd", "open", weights.to_str().unwrap()),
+        "{acquired:#?}"
+    );
+    assert!(
+        has("mapping", "mmap", weights.to_str().unwrap()),
+        "{acquired:#?}"
+    );
     assert!(has("library", "dlopen", "libm.so.6"), "{acquired:#?}");
     // Mmap, File and Library were all dropped before exit.
     let leaked = report["leaked"].as_array().unwrap();
-    assert!(!leaked.iter().any(|l| l["what"] == weights.to_str().unwrap() || l["what"] == "libm.so.6"), "{leaked:#?}");
+    assert!(
+        !leaked
+            .iter()
+            .any(|l| l["what"] == weights.to_str().unwrap() || l["what"] == "libm.so.6"),
+        "{leaked:#?}"
+    );
 }
 
 #[test]
@@ -84,28 +114,72 @@ fn the_sweep_fails_each_call_at_its_line_in_the_loader() {
     let dir = tempfile::tempdir().unwrap();
     let weights = weights(dir.path());
     let exe = rust_loader().to_str().unwrap();
-    let out = loadguard(&["faults", "--sweep", "--only", "*weights.bin", "--json", "--", exe, weights.to_str().unwrap()]);
+    let out = loadguard(&[
+        "faults",
+        "--sweep",
+        "--only",
+        "*weights.bin",
+        "--json",
+        "--",
+        exe,
+        weights.to_str().unwrap(),
+    ]);
     let report = json(&out);
     assert!(out.status.success(), "{report:#}");
-    for (op, marker, message) in [("open", "WEIGHTS-OPEN", "Permission denied"), ("mmap", "WEIGHTS-MAP", "Cannot allocate memory")] {
+    for (op, marker, message) in [
+        ("open", "WEIGHTS-OPEN", "Permission denied"),
+        ("mmap", "WEIGHTS-MAP", "Cannot allocate memory"),
+    ] {
         let r = run(&report, op, 1);
         assert_eq!(r["outcome"], "handled", "{r:#}");
-        assert!(r["stderr_tail"].as_str().unwrap().contains(message), "{r:#}");
+        assert!(
+            r["stderr_tail"].as_str().unwrap().contains(message),
+            "{r:#}"
+        );
         // memmap2's and std's frames are skipped: the site is the fixture's own line.
         let site = r["site"].as_str().unwrap();
-        assert!(site.ends_with(&format!("rust-loader/src/lib.rs:{}", line_of(marker))), "{site}");
+        assert!(
+            site.ends_with(&format!("rust-loader/src/lib.rs:{}", line_of(marker))),
+            "{site}"
+        );
     }
-    let out = loadguard(&["faults", "--sweep", "--ops", "dlopen,dlsym", "--only", "libm*", "--json", "--", exe, weights.to_str().unwrap()]);
+    let out = loadguard(&[
+        "faults",
+        "--sweep",
+        "--ops",
+        "dlopen,dlsym",
+        "--only",
+        "libm*",
+        "--json",
+        "--",
+        exe,
+        weights.to_str().unwrap(),
+    ]);
     let report = json(&out);
     assert!(out.status.success(), "{report:#}");
     let dlopen = run(&report, "dlopen", 1);
     assert_eq!(dlopen["outcome"], "handled");
     // libloading reports dlerror(): the preload made the failure a real one, with a message.
-    assert!(dlopen["stderr_tail"].as_str().unwrap().contains("loadguard-preload-injected-fault/libm.so.6"), "{dlopen:#}");
-    assert!(dlopen["site"].as_str().unwrap().ends_with(&format!("rust-loader/src/lib.rs:{}", line_of("VENDOR-DLOPEN"))));
+    assert!(
+        dlopen["stderr_tail"]
+            .as_str()
+            .unwrap()
+            .contains("loadguard-preload-injected-fault/libm.so.6"),
+        "{dlopen:#}"
+    );
+    assert!(dlopen["site"].as_str().unwrap().ends_with(&format!(
+        "rust-loader/src/lib.rs:{}",
+        line_of("VENDOR-DLOPEN")
+    )));
     let dlsym = run(&report, "dlsym", 1);
     assert_eq!(dlsym["outcome"], "handled");
-    assert!(dlsym["stderr_tail"].as_str().unwrap().contains("undefined symbol"), "{dlsym:#}");
+    assert!(
+        dlsym["stderr_tail"]
+            .as_str()
+            .unwrap()
+            .contains("undefined symbol"),
+        "{dlsym:#}"
+    );
 }
 
 #[test]
@@ -118,7 +192,14 @@ fn a_sweep_through_cargo_test_follows_the_test_binary() {
     // `cargo test` runs the test binary as its child: the shared counters see its calls, and
     // --only keeps cargo's own file traffic out of the sweep.
     let out = Command::new(env!("CARGO_BIN_EXE_loadguard"))
-        .args(["faults", "--sweep", "--only", "*weights.bin", "--json", "--"])
+        .args([
+            "faults",
+            "--sweep",
+            "--only",
+            "*weights.bin",
+            "--json",
+            "--",
+        ])
         .arg(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["test", "--locked", "--manifest-path"])
         .arg(&manifest)
@@ -134,6 +215,10 @@ fn a_sweep_through_cargo_test_follows_the_test_binary() {
     assert_eq!(report["clean"]["calls"]["open"], 1, "{report:#}");
     let open = run(&report, "open", 1);
     // The test fails (exit 101) and its panic message carries the OS error.
-    assert_eq!((open["outcome"].as_str(), open["exit"].as_i64()), (Some("handled"), Some(101)), "{open:#}");
+    assert_eq!(
+        (open["outcome"].as_str(), open["exit"].as_i64()),
+        (Some("handled"), Some(101)),
+        "{open:#}"
+    );
     assert!(out.status.success(), "{report:#}");
 }

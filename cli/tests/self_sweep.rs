@@ -30,7 +30,14 @@ fn safetensors(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn sweep_is_clean(args: &[&str]) {
-    let mut full = vec!["faults", "--sweep", "--only", "*model.safetensors", "--json", "--"];
+    let mut full = vec![
+        "faults",
+        "--sweep",
+        "--only",
+        "*model.safetensors",
+        "--json",
+        "--",
+    ];
     let exe = env!("CARGO_BIN_EXE_loadguard");
     full.push(exe);
     full.extend_from_slice(args);
@@ -63,7 +70,15 @@ fn inspect_handles_or_recovers_from_every_failed_call() {
 fn sessions_in_read_mode_handle_or_recover_from_every_failed_call() {
     let dir = tempfile::tempdir().unwrap();
     let model = safetensors(dir.path());
-    sweep_is_clean(&["sessions", model.to_str().unwrap(), "-n", "2", "--mode", "read", "--json"]);
+    sweep_is_clean(&[
+        "sessions",
+        model.to_str().unwrap(),
+        "-n",
+        "2",
+        "--mode",
+        "read",
+        "--json",
+    ]);
 }
 
 #[test]
@@ -73,19 +88,53 @@ fn short_reads_and_interrupted_reads_are_retried() {
     let dir = tempfile::tempdir().unwrap();
     let model = safetensors(dir.path());
     let exe = env!("CARGO_BIN_EXE_loadguard");
-    let cmd = [exe, "sessions", model.to_str().unwrap(), "-n", "2", "--mode", "read", "--json"];
-    let mut count = vec!["faults", "--sweep", "--ops", "pread", "--only", "*model.safetensors", "--json", "--"];
+    let cmd = [
+        exe,
+        "sessions",
+        model.to_str().unwrap(),
+        "-n",
+        "2",
+        "--mode",
+        "read",
+        "--json",
+    ];
+    let mut count = vec![
+        "faults",
+        "--sweep",
+        "--ops",
+        "pread",
+        "--only",
+        "*model.safetensors",
+        "--json",
+        "--",
+    ];
     count.extend_from_slice(&cmd);
-    let preads = json(&loadguard(&count))["clean"]["calls"]["pread"].as_u64().unwrap();
+    let preads = json(&loadguard(&count))["clean"]["calls"]["pread"]
+        .as_u64()
+        .unwrap();
     assert!(preads >= 1);
     for nth in 1..=preads {
         let nth = nth.to_string();
         for fault in ["--short-read", "--eintr"] {
-            let mut args = vec!["faults", "--op", "pread", "--nth", &nth, fault, "--only", "*model.safetensors", "--"];
+            let mut args = vec![
+                "faults",
+                "--op",
+                "pread",
+                "--nth",
+                &nth,
+                fault,
+                "--only",
+                "*model.safetensors",
+                "--",
+            ];
             args.extend_from_slice(&cmd);
             let out = loadguard(&args);
             assert!(out.status.success(), "{fault} #{nth}: {}", stderr(&out));
-            assert!(stderr(&out).contains(&format!("failed pread call #{nth}")), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains(&format!("failed pread call #{nth}")),
+                "{}",
+                stderr(&out)
+            );
             let report = json(&out);
             assert_eq!(report["sessions"], 2, "{report:#}");
             assert_eq!(report["mode_used"], "read", "{report:#}");

@@ -13,7 +13,13 @@ fn the_leaked_descriptor_is_reported_at_its_open_line() {
     let dir = tempfile::tempdir().unwrap();
     let exe = cc(dir.path(), "leaky_loader");
     let (_, bad) = models(dir.path());
-    let out = loadguard(&["trace", "--json", "--", exe.to_str().unwrap(), bad.to_str().unwrap()]);
+    let out = loadguard(&[
+        "trace",
+        "--json",
+        "--",
+        exe.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
     // The traced program's status is loadguard's.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = json(&out);
@@ -30,12 +36,27 @@ fn the_leaked_descriptor_is_reported_at_its_open_line() {
     assert_eq!(leak["what"], bad.to_str().unwrap());
     let line = line_of("leaky_loader.c", "LEAKED-FD-OPEN");
     let site = leak["site"].as_str().unwrap();
-    assert!(site.ends_with(&format!("leaky_loader.c:{line}")), "{site} (expected line {line})");
-    let backtrace: Vec<&str> = leak["backtrace"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(
+        site.ends_with(&format!("leaky_loader.c:{line}")),
+        "{site} (expected line {line})"
+    );
+    let backtrace: Vec<&str> = leak["backtrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
     assert!(backtrace[0].starts_with("load_model at "), "{backtrace:?}");
-    assert!(backtrace.iter().any(|f| f.starts_with("main at ")), "{backtrace:?}");
+    assert!(
+        backtrace.iter().any(|f| f.starts_with("main at ")),
+        "{backtrace:?}"
+    );
     let acquired = report["acquired"].as_array().unwrap();
-    assert!(acquired.iter().any(|a| a["kind"] == "fd" && a["what"] == bad.to_str().unwrap() && a["count"] == 1));
+    assert!(
+        acquired
+            .iter()
+            .any(|a| a["kind"] == "fd" && a["what"] == bad.to_str().unwrap() && a["count"] == 1)
+    );
 }
 
 #[test]
@@ -43,7 +64,13 @@ fn a_clean_load_holds_nothing_and_lists_its_descriptor_and_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let exe = cc(dir.path(), "leaky_loader");
     let (good, _) = models(dir.path());
-    let out = loadguard(&["trace", "--json", "--", exe.to_str().unwrap(), good.to_str().unwrap()]);
+    let out = loadguard(&[
+        "trace",
+        "--json",
+        "--",
+        exe.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report = json(&out);
     assert_eq!(report["exit"], 0);
@@ -51,7 +78,9 @@ fn a_clean_load_holds_nothing_and_lists_its_descriptor_and_mapping() {
     let acquired = report["acquired"].as_array().unwrap();
     for kind in ["fd", "mapping"] {
         assert!(
-            acquired.iter().any(|a| a["kind"] == kind && a["what"] == good.to_str().unwrap()),
+            acquired
+                .iter()
+                .any(|a| a["kind"] == kind && a["what"] == good.to_str().unwrap()),
             "{kind}: {acquired:#?}"
         );
     }
@@ -82,12 +111,24 @@ fn children_are_followed_and_signals_are_passed_on() {
     assert!(out.status.success());
     let report = json(&out);
     // The loader ran as the shell's child; its leak is in the report.
-    assert!(report["leaked"].as_array().unwrap().iter().any(|l| l["what"] == bad.to_str().unwrap()), "{report:#}");
+    assert!(
+        report["leaked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["what"] == bad.to_str().unwrap()),
+        "{report:#}"
+    );
 
     // A closed stdout does not make loadguard panic.
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("{} trace --json -- {} {} | head -c 1 >/dev/null; echo ${{PIPESTATUS:-}}", env!("CARGO_BIN_EXE_loadguard"), exe.display(), bad.display()))
+        .arg(format!(
+            "{} trace --json -- {} {} | head -c 1 >/dev/null; echo ${{PIPESTATUS:-}}",
+            env!("CARGO_BIN_EXE_loadguard"),
+            exe.display(),
+            bad.display()
+        ))
         .env("LOADGUARD_PRELOAD", harness_support::preload())
         .output()
         .unwrap();
@@ -103,7 +144,10 @@ fn children_are_followed_and_signals_are_passed_on() {
 fn bad_input_exits_2_with_a_clear_message() {
     let cases: [(&[&str], &str); 3] = [
         (&["trace", "true"], "--"),
-        (&["trace", "--", "/nonexistent/program"], "cannot start `/nonexistent/program`"),
+        (
+            &["trace", "--", "/nonexistent/program"],
+            "cannot start `/nonexistent/program`",
+        ),
         (&["trace", "--depth", "0", "--", "true"], "depth"),
     ];
     for (args, needle) in cases {

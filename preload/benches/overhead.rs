@@ -16,7 +16,13 @@ const ROUNDS: usize = 8;
 fn preload() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
-        .args(["build", "--release", "-p", "loadguard-preload", "--message-format=json"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "loadguard-preload",
+            "--message-format=json",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -25,7 +31,9 @@ fn preload() -> PathBuf {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload")
+        .filter(|m| {
+            m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload"
+        })
         .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f.as_str().map(PathBuf::from))
         .find(|f| f.extension().is_some_and(|e| e == "so"))
@@ -46,16 +54,22 @@ fn run(exe: &Path, dir: &Path, lib: &Path, mode: Mode, reports: &Path) -> Durati
     match mode {
         Mode::Without => {}
         Mode::With => {
-            cmd.env("LD_PRELOAD", lib).env(loadguard_preload_api_env::REPORT_DIR, reports);
+            cmd.env("LD_PRELOAD", lib)
+                .env(loadguard_preload_api_env::REPORT_DIR, reports);
         }
         Mode::NoBacktraces => {
-            cmd.env("LD_PRELOAD", lib).env("LOADGUARD_PRELOAD_DEPTH", "0");
+            cmd.env("LD_PRELOAD", lib)
+                .env("LOADGUARD_PRELOAD_DEPTH", "0");
         }
     }
     let start = Instant::now();
     let out = cmd.output().unwrap();
     let elapsed = start.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     elapsed
 }
 
@@ -68,7 +82,11 @@ mod loadguard_preload_api_env {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
-    if v.len() % 2 == 0 { (v[mid - 1] + v[mid]) / 2.0 } else { v[mid] }
+    if v.len().is_multiple_of(2) {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    }
 }
 
 fn main() {
@@ -76,11 +94,23 @@ fn main() {
     let work = tempfile::tempdir().unwrap();
     let exe = work.path().join("open_many");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/open_many.c");
-    assert!(Command::new("cc").args(["-O2", "-o"]).arg(&exe).arg(&src).status().unwrap().success());
+    assert!(
+        Command::new("cc")
+            .args(["-O2", "-o"])
+            .arg(&exe)
+            .arg(&src)
+            .status()
+            .unwrap()
+            .success()
+    );
     let files = work.path().join("files");
     std::fs::create_dir(&files).unwrap();
     for i in 0..FILES {
-        std::fs::write(files.join(i.to_string()), [u8::try_from(i % 251).unwrap(); 64]).unwrap();
+        std::fs::write(
+            files.join(i.to_string()),
+            [u8::try_from(i % 251).unwrap(); 64],
+        )
+        .unwrap();
     }
     let reports = work.path().join("reports");
     std::fs::create_dir(&reports).unwrap();
@@ -95,7 +125,7 @@ fn main() {
         let order = [Mode::Without, Mode::With, Mode::NoBacktraces];
         let mut times = [Duration::ZERO; 3];
         for i in 0..3 {
-            let i = if round % 2 == 0 { i } else { 2 - i };
+            let i = if round.is_multiple_of(2) { i } else { 2 - i };
             times[i] = run(&exe, &files, &lib, order[i], &reports);
         }
         let [a, b, c] = times.map(|t| t.as_secs_f64());
@@ -109,16 +139,31 @@ fn main() {
     let mut preloaded_runs = 0;
     for entry in std::fs::read_dir(&reports).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        assert!(text.contains(&format!("open={FILES} ")), "a preloaded run did not count its opens");
+        assert!(
+            text.contains(&format!("open={FILES} ")),
+            "a preloaded run did not count its opens"
+        );
         preloaded_runs += 1;
     }
     assert_eq!(preloaded_runs, ROUNDS + 1);
     let (a, b, c) = (median(without), median(with), median(bare));
-    println!("preload overhead: {FILES} files (open + fstat + pread + mmap + munmap + close each), {ROUNDS} interleaved rounds");
+    println!(
+        "preload overhead: {FILES} files (open + fstat + pread + mmap + munmap + close each), {ROUNDS} interleaved rounds"
+    );
     println!("  without preload: median {:.1} ms", a * 1e3);
     println!("  with preload:    median {:.1} ms", b * 1e3);
-    println!("  with preload, LOADGUARD_PRELOAD_DEPTH=0 (no backtraces): median {:.1} ms", c * 1e3);
-    println!("  ratio (median of per-round with/without): {:.2}x", median(ratios));
+    println!(
+        "  with preload, LOADGUARD_PRELOAD_DEPTH=0 (no backtraces): median {:.1} ms",
+        c * 1e3
+    );
+    println!(
+        "  ratio (median of per-round with/without): {:.2}x",
+        median(ratios)
+    );
     println!("  ratio without backtraces: {:.2}x", median(bare_ratios));
-    println!("  ≈ {:.2} µs added per file ({:.2} µs without backtraces)", (b - a) * 1e6 / FILES as f64, (c - a) * 1e6 / FILES as f64);
+    println!(
+        "  ≈ {:.2} µs added per file ({:.2} µs without backtraces)",
+        (b - a) * 1e6 / FILES as f64,
+        (c - a) * 1e6 / FILES as f64
+    );
 }

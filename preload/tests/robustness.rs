@@ -28,11 +28,16 @@ fn preload() -> PathBuf {
             .stderr(std::process::Stdio::inherit())
             .output()
             .expect("cargo build -p loadguard-preload");
-        assert!(out.status.success(), "cargo build -p loadguard-preload failed");
+        assert!(
+            out.status.success(),
+            "cargo build -p loadguard-preload failed"
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload")
+            .filter(|m| {
+                m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload"
+            })
             .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
             .filter_map(|f| f.as_str().map(PathBuf::from))
             .find(|f| f.extension().is_some_and(|e| e == "so"))
@@ -42,7 +47,9 @@ fn preload() -> PathBuf {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// Builds `fixtures/<name>.c` into `dir` (extra `cc` arguments after the name).
@@ -117,7 +124,11 @@ fn data_file(dir: &Path) -> PathBuf {
 /// The report of `exe`'s own process (the first one, when it forked: children have higher pids
 /// only usually, so pick the one that did the forking when there is one).
 fn main_report(t: &Traced, exe: &Path) -> Report {
-    let own: Vec<&Report> = t.reports.iter().filter(|r| Path::new(&r.exe) == exe && r.event == Event::Exit).collect();
+    let own: Vec<&Report> = t
+        .reports
+        .iter()
+        .filter(|r| Path::new(&r.exe) == exe && r.event == Event::Exit)
+        .collect();
     own.iter()
         .find(|r| r.calls.contains_key(&Op::Fork))
         .or_else(|| own.first())
@@ -129,7 +140,12 @@ fn run_mode(mode: &str) -> (tempfile::TempDir, PathBuf, Traced) {
     let dir = tempfile::tempdir().unwrap();
     let exe = cc(dir.path(), "stress", &[]);
     let data = data_file(dir.path());
-    let t = traced(&exe, &[mode, data.to_str().unwrap()], preload().to_str().unwrap(), &[]);
+    let t = traced(
+        &exe,
+        &[mode, data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &[],
+    );
     assert_ok(&t, &format!("ok {mode}"));
     (dir, exe, t)
 }
@@ -141,9 +157,20 @@ fn threads_share_the_ledger_and_release_everything() {
     // 8 threads x 2000 rounds, each one open (plus main's own) and one dup.
     assert_eq!(r.calls[&Op::Open], 16_001);
     assert_eq!(r.calls[&Op::Dup], 16_000);
-    assert_eq!(r.calls[&Op::Mmap] - r.calls.get(&Op::Munmap).copied().unwrap_or(0), 0);
-    assert!(r.live.iter().all(|l| l.kind != Kind::Mapping), "{:?}", r.live);
-    assert!(!r.live.iter().any(|l| l.what.ends_with("data.bin")), "{:?}", r.live);
+    assert_eq!(
+        r.calls[&Op::Mmap] - r.calls.get(&Op::Munmap).copied().unwrap_or(0),
+        0
+    );
+    assert!(
+        r.live.iter().all(|l| l.kind != Kind::Mapping),
+        "{:?}",
+        r.live
+    );
+    assert!(
+        !r.live.iter().any(|l| l.what.ends_with("data.bin")),
+        "{:?}",
+        r.live
+    );
 }
 
 #[test]
@@ -153,17 +180,36 @@ fn signal_handlers_that_call_interposed_functions_do_not_deadlock() {
     assert!(stderr.contains("signal handler ran"), "{stderr}");
     let r = main_report(&t, &exe);
     assert!(r.calls[&Op::Open] > 20_000, "{:?}", r.calls);
-    assert!(!r.live.iter().any(|l| l.what.ends_with("data.bin") || l.what == "/dev/null"), "{:?}", r.live);
+    assert!(
+        !r.live
+            .iter()
+            .any(|l| l.what.ends_with("data.bin") || l.what == "/dev/null"),
+        "{:?}",
+        r.live
+    );
 }
 
 #[test]
 fn fork_with_busy_threads_gives_every_child_its_own_empty_ledger() {
     let (_dir, exe, t) = run_mode("fork");
-    let children: Vec<_> = t.reports.iter().filter(|r| r.calls.get(&Op::Fork).is_none()).collect();
+    let children: Vec<_> = t
+        .reports
+        .iter()
+        .filter(|r| !r.calls.contains_key(&Op::Fork))
+        .collect();
     assert_eq!(children.len(), 100, "one report per child");
     for c in &children {
-        assert_eq!(c.calls[&Op::Open], 1, "a child counts only its own calls: {:?}", c.calls);
-        assert!(!c.live.iter().any(|l| l.what.ends_with("data.bin")), "{:?}", c.live);
+        assert_eq!(
+            c.calls[&Op::Open],
+            1,
+            "a child counts only its own calls: {:?}",
+            c.calls
+        );
+        assert!(
+            !c.live.iter().any(|l| l.what.ends_with("data.bin")),
+            "{:?}",
+            c.live
+        );
     }
     let parent = main_report(&t, &exe);
     assert_eq!(parent.calls[&Op::Fork], 100);
@@ -175,7 +221,13 @@ fn vfork_children_leave_the_parents_ledger_alone() {
     let parent = t.reports.iter().find(|r| Path::new(&r.exe) == exe).unwrap();
     assert_eq!(parent.calls[&Op::Open], 21);
     // /bin/true ran under the preload too (LD_PRELOAD is inherited): 20 reports of it.
-    assert_eq!(t.reports.iter().filter(|r| r.exe.ends_with("/true")).count(), 20);
+    assert_eq!(
+        t.reports
+            .iter()
+            .filter(|r| r.exe.ends_with("/true"))
+            .count(),
+        20
+    );
 }
 
 #[test]
@@ -189,7 +241,9 @@ fn libraries_memfds_remaps_and_streams_balance() {
     assert_eq!(r.calls[&Op::Mlock], 200);
     assert!(r.calls[&Op::Dlsym] >= 400, "{:?}", r.calls);
     assert!(
-        r.live.iter().all(|l| l.kind == Kind::Fd && !l.what.starts_with("memfd:")),
+        r.live
+            .iter()
+            .all(|l| l.kind == Kind::Fd && !l.what.starts_with("memfd:")),
         "memfds, mappings, locks, libraries and the FILE* all released: {:?}",
         r.live
     );
@@ -200,9 +254,22 @@ fn libraries_memfds_remaps_and_streams_balance() {
 #[test]
 fn a_held_descriptor_is_the_parents_not_the_forked_childs() {
     let (_dir, exe, t) = run_mode("held");
-    let held = |r: &Report| r.live.iter().filter(|l| l.kind == Kind::Fd && l.what.ends_with("data.bin")).count();
-    let parent = t.reports.iter().find(|r| r.calls.get(&Op::Fork).is_some()).unwrap();
-    let child = t.reports.iter().find(|r| r.calls.get(&Op::Fork).is_none()).unwrap();
+    let held = |r: &Report| {
+        r.live
+            .iter()
+            .filter(|l| l.kind == Kind::Fd && l.what.ends_with("data.bin"))
+            .count()
+    };
+    let parent = t
+        .reports
+        .iter()
+        .find(|r| r.calls.contains_key(&Op::Fork))
+        .unwrap();
+    let child = t
+        .reports
+        .iter()
+        .find(|r| !r.calls.contains_key(&Op::Fork))
+        .unwrap();
     assert_eq!((held(parent), held(child)), (1, 0));
     assert_eq!(Path::new(&parent.exe), exe);
 }
@@ -242,13 +309,20 @@ fn a_constructor_that_runs_before_the_preload_is_initialized_is_served() {
     let data = data_file(dir.path());
     // Both orders: in one of them the early library's constructor runs first, and its calls
     // reach the preload before the preload's own initializer.
-    for list in [format!("{}:{}", lib.display(), preload().display()), format!("{}:{}", preload().display(), lib.display())] {
+    for list in [
+        format!("{}:{}", lib.display(), preload().display()),
+        format!("{}:{}", preload().display(), lib.display()),
+    ] {
         let t = traced(&exe, &["dl", data.to_str().unwrap()], &list, &[]);
         assert_ok(&t, "ok dl");
         assert!(String::from_utf8_lossy(&t.out.stderr).contains("early constructor ok"));
         let r = main_report(&t, &exe);
         // The constructor's own open of /proc/self/exe was seen and released.
-        assert!(r.acquired.iter().any(|a| a.what == "/proc/self/exe"), "{list}: {:?}", r.acquired);
+        assert!(
+            r.acquired.iter().any(|a| a.what == "/proc/self/exe"),
+            "{list}: {:?}",
+            r.acquired
+        );
         assert!(!r.live.iter().any(|l| l.what == "/proc/self/exe"));
     }
 }
@@ -258,10 +332,19 @@ fn every_allocation_reentering_mmap_is_passed_through() {
     let dir = tempfile::tempdir().unwrap();
     let exe = cc(dir.path(), "own_malloc", &[]);
     let data = data_file(dir.path());
-    let t = traced(&exe, &[data.to_str().unwrap()], preload().to_str().unwrap(), &[]);
+    let t = traced(
+        &exe,
+        &[data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &[],
+    );
     assert_ok(&t, "ok own_malloc");
     let r = &t.reports[0];
-    assert!(r.calls[&Op::Mmap] > 200, "the program's allocations went through mmap: {:?}", r.calls);
+    assert!(
+        r.calls[&Op::Mmap] > 200,
+        "the program's allocations went through mmap: {:?}",
+        r.calls
+    );
     assert_eq!(r.calls[&Op::Dlopen], 100);
 }
 
@@ -270,8 +353,16 @@ fn injected_faults_reach_the_program_and_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let exe = cc(dir.path(), "stress", &[]);
     let data = data_file(dir.path());
-    let plan = [(loadguard_preload_api::PLAN_ENV, "mmap@3=errno:ENOMEM;pread@2=short:3")];
-    let t = traced(&exe, &["rounds", data.to_str().unwrap()], preload().to_str().unwrap(), &plan);
+    let plan = [(
+        loadguard_preload_api::PLAN_ENV,
+        "mmap@3=errno:ENOMEM;pread@2=short:3",
+    )];
+    let t = traced(
+        &exe,
+        &["rounds", data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &plan,
+    );
     // The fixture checks every call: the short read of round 2 fails its check first.
     assert_eq!(t.out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&t.out.stderr);
@@ -281,12 +372,26 @@ fn injected_faults_reach_the_program_and_are_reported() {
     assert_eq!((r.injected[0].op, r.injected[0].nth), (Op::Pread, 2));
     assert!(!r.injected[0].frames.is_empty());
     // The failed round's descriptor is still open at exit: the fixture leaks it on that path.
-    assert!(r.live.iter().any(|l| l.kind == Kind::Fd && l.what.ends_with("data.bin")), "{:?}", r.live);
+    assert!(
+        r.live
+            .iter()
+            .any(|l| l.kind == Kind::Fd && l.what.ends_with("data.bin")),
+        "{:?}",
+        r.live
+    );
 
-    let t = traced(&exe, &["rounds", data.to_str().unwrap()], preload().to_str().unwrap(), &[(loadguard_preload_api::PLAN_ENV, "mmap@3=errno:ENOMEM")]);
+    let t = traced(
+        &exe,
+        &["rounds", data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &[(loadguard_preload_api::PLAN_ENV, "mmap@3=errno:ENOMEM")],
+    );
     assert_eq!(t.out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&t.out.stderr).contains("p != MAP_FAILED"));
-    assert_eq!(main_report(&t, &exe).injected[0].fault, loadguard_preload_api::Fault::Errno(12));
+    assert_eq!(
+        main_report(&t, &exe).injected[0].fault,
+        loadguard_preload_api::Fault::Errno(12)
+    );
 }
 
 #[test]
@@ -294,8 +399,18 @@ fn a_malformed_plan_is_named_on_stderr_and_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let exe = cc(dir.path(), "stress", &[]);
     let data = data_file(dir.path());
-    let t = traced(&exe, &["rounds", data.to_str().unwrap()], preload().to_str().unwrap(), &[(loadguard_preload_api::PLAN_ENV, "mmap@x=eintr")]);
+    let t = traced(
+        &exe,
+        &["rounds", data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &[(loadguard_preload_api::PLAN_ENV, "mmap@x=eintr")],
+    );
     assert_ok(&t, "ok rounds");
     let stderr = String::from_utf8_lossy(&t.out.stderr);
-    assert!(stderr.contains("loadguard-preload: ignoring LOADGUARD_PRELOAD_PLAN: the call number must be"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "loadguard-preload: ignoring LOADGUARD_PRELOAD_PLAN: the call number must be"
+        ),
+        "{stderr}"
+    );
 }

@@ -59,7 +59,10 @@ impl Outcome {
 
     /// Whether this outcome is fine (the sweep exits 0 when every run is).
     pub fn ok(self) -> bool {
-        matches!(self, Outcome::Handled | Outcome::Recovered | Outcome::NotInjected)
+        matches!(
+            self,
+            Outcome::Handled | Outcome::Recovered | Outcome::NotInjected
+        )
     }
 }
 
@@ -69,9 +72,16 @@ pub fn normalize(output: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(output.len());
     let mut i = 0;
     while i < output.len() {
-        let digits = output[i..].iter().take_while(|b| b.is_ascii_digit() || **b == b'.').count();
-        let starts_number = output[i].is_ascii_digit() && (i == 0 || !output[i - 1].is_ascii_alphanumeric());
-        if starts_number && output.get(i + digits) == Some(&b's') && output[i..i + digits].contains(&b'.') {
+        let digits = output[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b'.')
+            .count();
+        let starts_number =
+            output[i].is_ascii_digit() && (i == 0 || !output[i - 1].is_ascii_alphanumeric());
+        if starts_number
+            && output.get(i + digits) == Some(&b's')
+            && output[i..i + digits].contains(&b'.')
+        {
             out.extend_from_slice(b"#s");
             i += digits + 1;
         } else {
@@ -86,7 +96,11 @@ pub fn normalize(output: &[u8]) -> Vec<u8> {
 /// markers the preload puts in `dlerror()`.
 pub fn names_failure(stderr: &[u8], op: Op, fault: Fault) -> bool {
     let text = String::from_utf8_lossy(stderr).to_lowercase();
-    let mut needles: Vec<String> = vec![op.name().to_owned(), "loadguard-preload-injected-fault".into(), "loadguard_preload_injected_fault".into()];
+    let mut needles: Vec<String> = vec![
+        op.name().to_owned(),
+        "loadguard-preload-injected-fault".into(),
+        "loadguard_preload_injected_fault".into(),
+    ];
     if op == Op::Pread {
         needles.push("read".into());
     }
@@ -97,7 +111,17 @@ pub fn names_failure(stderr: &[u8], op: Op, fault: Fault) -> bool {
         needles.push("dma".into());
     }
     match fault {
-        Fault::ShortRead(_) => needles.extend(["short", "eof", "end of file", "truncat", "incomplete", "fill whole buffer"].map(String::from)),
+        Fault::ShortRead(_) => needles.extend(
+            [
+                "short",
+                "eof",
+                "end of file",
+                "truncat",
+                "incomplete",
+                "fill whole buffer",
+            ]
+            .map(String::from),
+        ),
         _ => {
             if let Some(n) = fault.errno() {
                 needles.push(format!("os error {n}"));
@@ -118,7 +142,14 @@ pub fn names_failure(stderr: &[u8], op: Op, fault: Fault) -> bool {
 }
 
 /// Classifies a rerun against the clean run.
-pub fn classify(run: &Run, clean: &Run, clean_held: &BTreeMap<LeakKey, u64>, held: &BTreeMap<LeakKey, u64>, op: Op, fault: Fault) -> Outcome {
+pub fn classify(
+    run: &Run,
+    clean: &Run,
+    clean_held: &BTreeMap<LeakKey, u64>,
+    held: &BTreeMap<LeakKey, u64>,
+    op: Op,
+    fault: Fault,
+) -> Outcome {
     if run.timed_out {
         return Outcome::Hung;
     }
@@ -128,7 +159,10 @@ pub fn classify(run: &Run, clean: &Run, clean_held: &BTreeMap<LeakKey, u64>, hel
     if run.injected == 0 {
         return Outcome::NotInjected;
     }
-    if held.iter().any(|(k, n)| *n > clean_held.get(k).copied().unwrap_or(0)) {
+    if held
+        .iter()
+        .any(|(k, n)| *n > clean_held.get(k).copied().unwrap_or(0))
+    {
         return Outcome::Leaked;
     }
     if run.exit == clean.exit {
@@ -145,7 +179,10 @@ pub fn classify(run: &Run, clean: &Run, clean_held: &BTreeMap<LeakKey, u64>, hel
 }
 
 /// The keys held beyond the clean run's, with how many more.
-pub fn extra(clean_held: &BTreeMap<LeakKey, u64>, held: &BTreeMap<LeakKey, u64>) -> BTreeMap<LeakKey, u64> {
+pub fn extra(
+    clean_held: &BTreeMap<LeakKey, u64>,
+    held: &BTreeMap<LeakKey, u64>,
+) -> BTreeMap<LeakKey, u64> {
     held.iter()
         .filter_map(|(k, n)| {
             let base = clean_held.get(k).copied().unwrap_or(0);
@@ -160,18 +197,33 @@ mod tests {
 
     #[test]
     fn durations_are_masked() {
-        assert_eq!(normalize(b"ok; finished in 0.03s\n"), b"ok; finished in #s\n");
+        assert_eq!(
+            normalize(b"ok; finished in 0.03s\n"),
+            b"ok; finished in #s\n"
+        );
         assert_eq!(normalize(b"v1.2s 12s 3.5"), b"v1.2s 12s 3.5");
     }
 
     #[test]
     fn failures_are_recognized_by_op_errno_or_message() {
         let enomem = Fault::Errno(12);
-        assert!(names_failure(b"mmap: Cannot allocate memory", Op::Mmap, enomem));
+        assert!(names_failure(
+            b"mmap: Cannot allocate memory",
+            Op::Mmap,
+            enomem
+        ));
         assert!(names_failure(b"OSError: [Errno 12] oops", Op::Open, enomem));
-        assert!(names_failure(b"Error: failed (os error 12)", Op::Open, enomem));
+        assert!(names_failure(
+            b"Error: failed (os error 12)",
+            Op::Open,
+            enomem
+        ));
         assert!(names_failure(b"pread failed", Op::Pread, Fault::Errno(5)));
         assert!(!names_failure(b"something went wrong", Op::Mmap, enomem));
-        assert!(names_failure(b"unexpected EOF", Op::Read, Fault::ShortRead(None)));
+        assert!(names_failure(
+            b"unexpected EOF",
+            Op::Read,
+            Fault::ShortRead(None)
+        ));
     }
 }

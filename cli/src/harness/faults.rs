@@ -72,7 +72,9 @@ pub fn run(args: &Args) -> ExitCode {
 #[cfg(not(target_os = "linux"))]
 mod imp {
     pub fn run(_: &super::Args) -> std::process::ExitCode {
-        super::super::bad_input("`loadguard faults` needs Linux (it runs the command under LD_PRELOAD)")
+        super::super::bad_input(
+            "`loadguard faults` needs Linux (it runs the command under LD_PRELOAD)",
+        )
     }
 }
 
@@ -85,7 +87,9 @@ mod imp {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    use loadguard_preload_api::{Fault, Op, Plan, Rule, Symbolizer, When, errno_from_name, errno_name};
+    use loadguard_preload_api::{
+        Fault, Op, Plan, Rule, Symbolizer, When, errno_from_name, errno_name,
+    };
     use serde_json::{Value, json};
 
     use super::super::classify::{self, Outcome};
@@ -97,7 +101,9 @@ mod imp {
         if let Some(name) = &args.errno {
             return errno_from_name(name)
                 .map(|n| Some(Fault::Errno(n)))
-                .ok_or_else(|| format!("unknown errno `{name}` (ENOMEM, EIO, EACCES, … or a number 1-4095)"));
+                .ok_or_else(|| {
+                    format!("unknown errno `{name}` (ENOMEM, EIO, EACCES, … or a number 1-4095)")
+                });
         }
         if let Some(n) = args.short_read {
             return Ok(Some(Fault::ShortRead((n > 0).then_some(n))));
@@ -109,8 +115,12 @@ mod imp {
         let list = Op::INJECTABLE.map(Op::name).join(", ");
         match Op::from_name(name) {
             Some(op) if op.injectable() => Ok(op),
-            Some(op) => Err(format!("`{op}` is counted but never failed; ops that can be failed: {list}")),
-            None => Err(format!("unknown op `{name}`; ops that can be failed: {list}")),
+            Some(op) => Err(format!(
+                "`{op}` is counted but never failed; ops that can be failed: {list}"
+            )),
+            None => Err(format!(
+                "unknown op `{name}`; ops that can be failed: {list}"
+            )),
         }
     }
 
@@ -152,7 +162,7 @@ mod imp {
                 let fault = fault.unwrap_or(Fault::default_for(op));
                 match plan_for(op, nth, fault) {
                     Ok(plan) => once(args, &preload, op, nth, fault, plan),
-                    Err(e) => return bad_input(&e),
+                    Err(e) => bad_input(&e),
                 }
             }
             (None, None, true) => sweep(args, &preload, fault),
@@ -160,7 +170,12 @@ mod imp {
         }
     }
 
-    fn spec<'a>(args: &'a Args, preload: &'a std::path::Path, plan: Plan, output: runner::Output) -> runner::Spec<'a> {
+    fn spec<'a>(
+        args: &'a Args,
+        preload: &'a std::path::Path,
+        plan: Plan,
+        output: runner::Output,
+    ) -> runner::Spec<'a> {
         runner::Spec {
             command: &args.command,
             preload,
@@ -177,19 +192,39 @@ mod imp {
     }
 
     /// The injection's site and backtrace, from the report of the process that got it.
-    fn injection_site(sym: &mut Symbolizer, run: &runner::Run, op: Op, nth: u64) -> (Option<String>, Vec<String>, Option<(String, u32)>) {
+    fn injection_site(
+        sym: &mut Symbolizer,
+        run: &runner::Run,
+        op: Op,
+        nth: u64,
+    ) -> (Option<String>, Vec<String>, Option<(String, u32)>) {
         for report in &run.reports {
             if let Some(inj) = report.injected.iter().find(|i| i.op == op && i.nth == nth) {
                 let (site, frames) = ledger::symbolize(sym, report, &inj.frames);
                 let file_line = site.as_ref().and_then(|l| Some((l.file.clone()?, l.line?)));
-                return (site.map(|l| l.short()), frames.iter().map(ToString::to_string).collect(), file_line);
+                return (
+                    site.map(|l| l.short()),
+                    frames.iter().map(ToString::to_string).collect(),
+                    file_line,
+                );
             }
         }
         (None, Vec::new(), None)
     }
 
-    fn once(args: &Args, preload: &std::path::Path, op: Op, nth: u64, fault: Fault, plan: Plan) -> ExitCode {
-        let output = if args.json { runner::Output::StdoutToStderr } else { runner::Output::Inherit };
+    fn once(
+        args: &Args,
+        preload: &std::path::Path,
+        op: Op,
+        nth: u64,
+        fault: Fault,
+        plan: Plan,
+    ) -> ExitCode {
+        let output = if args.json {
+            runner::Output::StdoutToStderr
+        } else {
+            runner::Output::Inherit
+        };
         let run = match runner::run(&spec(args, preload, plan, output)) {
             Ok(run) => run,
             Err(e) => return start_failed(&e),
@@ -204,13 +239,24 @@ mod imp {
             "leaked": ledger::leaks_json(&mut sym, &held),
         });
         if args.json {
-            emit(&format!("{}\n", serde_json::to_string_pretty(&result).unwrap_or_default()));
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&result).unwrap_or_default()
+            ));
         } else {
             let mut out = String::new();
             if run.injected == 0 {
-                let _ = writeln!(out, "loadguard faults: {op} call #{nth} never happened (the run made fewer); nothing injected");
+                let _ = writeln!(
+                    out,
+                    "loadguard faults: {op} call #{nth} never happened (the run made fewer); nothing injected"
+                );
             } else {
-                let _ = writeln!(out, "loadguard faults: failed {op} call #{nth} with {} at {}", fault_name(fault), result["site"].as_str().unwrap_or("?"));
+                let _ = writeln!(
+                    out,
+                    "loadguard faults: failed {op} call #{nth} with {} at {}",
+                    fault_name(fault),
+                    result["site"].as_str().unwrap_or("?")
+                );
             }
             let how = match (run.exit, run.signal) {
                 _ if run.timed_out => format!("hung (killed after {} s)", args.timeout),
@@ -220,12 +266,23 @@ mod imp {
             };
             let _ = writeln!(out, "`{}` {how}", args.command.join(" "));
             for l in result["leaked"].as_array().into_iter().flatten() {
-                let _ = writeln!(out, "  held at exit: {} {} ({}x via {}) acquired at {}", l["kind"].as_str().unwrap_or(""), l["what"].as_str().unwrap_or(""), l["count"], l["via"].as_str().unwrap_or(""), l["site"].as_str().unwrap_or("?"));
+                let _ = writeln!(
+                    out,
+                    "  held at exit: {} {} ({}x via {}) acquired at {}",
+                    l["kind"].as_str().unwrap_or(""),
+                    l["what"].as_str().unwrap_or(""),
+                    l["count"],
+                    l["via"].as_str().unwrap_or(""),
+                    l["site"].as_str().unwrap_or("?")
+                );
             }
             eprint!("{out}");
         }
         exit_code_of(run.exit, run.signal)
     }
+
+    /// A rerun and its outcome, or why it could not be made.
+    type RunResult = Result<(runner::Run, Outcome), String>;
 
     struct Job {
         op: Op,
@@ -243,12 +300,20 @@ mod imp {
         }
         let short = matches!(fault, Some(Fault::ShortRead(_)));
         if ops.is_empty() {
-            ops = Op::INJECTABLE.into_iter().filter(|op| !short || op.reads()).collect();
+            ops = Op::INJECTABLE
+                .into_iter()
+                .filter(|op| !short || op.reads())
+                .collect();
         }
         if let Some(op) = ops.iter().find(|op| short && !op.reads()) {
-            return bad_input(&format!("--short-read applies to read and pread, not `{op}`"));
+            return bad_input(&format!(
+                "--short-read applies to read and pread, not `{op}`"
+            ));
         }
-        eprintln!("loadguard faults: clean run of `{}`", args.command.join(" "));
+        eprintln!(
+            "loadguard faults: clean run of `{}`",
+            args.command.join(" ")
+        );
         let clean = match runner::run(&spec(args, preload, Plan::new(), runner::Output::Capture)) {
             Ok(run) => run,
             Err(e) => return start_failed(&e),
@@ -256,7 +321,11 @@ mod imp {
         if clean.timed_out || clean.signal.is_some() {
             eprintln!(
                 "loadguard faults: the clean run {} — nothing to compare faults against",
-                if clean.timed_out { "did not finish in time".to_owned() } else { format!("was killed by signal {}", clean.signal.unwrap_or(0)) }
+                if clean.timed_out {
+                    "did not finish in time".to_owned()
+                } else {
+                    format!("was killed by signal {}", clean.signal.unwrap_or(0))
+                }
             );
             eprint!("{}", tail(&clean.stderr));
             return ExitCode::FAILURE;
@@ -270,33 +339,57 @@ mod imp {
                 (1..=n).map(move |nth| Job { op, nth, fault })
             })
             .collect();
-        let calls: BTreeMap<&str, u64> = clean.calls.iter().map(|(op, n)| (op.name(), *n)).collect();
-        eprintln!("loadguard faults: clean run exited with {:?}; calls: {calls:?}; {} runs to make", clean.exit, jobs.len());
+        let calls: BTreeMap<&str, u64> =
+            clean.calls.iter().map(|(op, n)| (op.name(), *n)).collect();
+        eprintln!(
+            "loadguard faults: clean run exited with {:?}; calls: {calls:?}; {} runs to make",
+            clean.exit,
+            jobs.len()
+        );
 
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<(runner::Run, Outcome), String>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+        let results: Mutex<Vec<Option<RunResult>>> =
+            Mutex::new((0..jobs.len()).map(|_| None).collect());
         std::thread::scope(|scope| {
             for _ in 0..usize::from(args.jobs).min(jobs.len().max(1)) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    let result = plan_for(job.op, job.nth, job.fault)
-                        .and_then(|plan| runner::run(&spec(args, preload, plan, runner::Output::Capture)).map_err(|e| e.error.to_string()))
-                        .map(|run| {
-                            let held = ledger::held_keys(&run.reports);
-                            let outcome = classify::classify(&run, &clean, &clean_held, &held, job.op, job.fault);
-                            (run, outcome)
-                        });
-                    let k = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    let word = match &result {
-                        Ok((_, outcome)) => outcome.name().to_owned(),
-                        Err(e) => format!("could not run: {e}"),
-                    };
-                    eprintln!("[{k}/{}] {} #{} {}: {word}", jobs.len(), job.op, job.nth, fault_name(job.fault));
-                    if let Ok(mut r) = results.lock() {
-                        if let Some(slot) = r.get_mut(i) {
-                            *slot = Some(result);
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        let result = plan_for(job.op, job.nth, job.fault)
+                            .and_then(|plan| {
+                                runner::run(&spec(args, preload, plan, runner::Output::Capture))
+                                    .map_err(|e| e.error.to_string())
+                            })
+                            .map(|run| {
+                                let held = ledger::held_keys(&run.reports);
+                                let outcome = classify::classify(
+                                    &run,
+                                    &clean,
+                                    &clean_held,
+                                    &held,
+                                    job.op,
+                                    job.fault,
+                                );
+                                (run, outcome)
+                            });
+                        let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        let word = match &result {
+                            Ok((_, outcome)) => outcome.name().to_owned(),
+                            Err(e) => format!("could not run: {e}"),
+                        };
+                        eprintln!(
+                            "[{k}/{}] {} #{} {}: {word}",
+                            jobs.len(),
+                            job.op,
+                            job.nth,
+                            fault_name(job.fault)
+                        );
+                        if let Ok(mut r) = results.lock() {
+                            if let Some(slot) = r.get_mut(i) {
+                                *slot = Some(result);
+                            }
                         }
                     }
                 });
@@ -330,18 +423,33 @@ mod imp {
                 "leaked": leaked,
             });
             if matches!(outcome, Outcome::Crashed | Outcome::Leaked | Outcome::Hung) {
-                findings.push(sarif::Finding { outcome: outcome.name(), run: entry.clone(), injection_site: file_line });
+                findings.push(sarif::Finding {
+                    outcome: outcome.name(),
+                    run: entry.clone(),
+                    injection_site: file_line,
+                });
             }
             runs.push(entry);
         }
         eprint!("{}", table(&runs, &tally));
         if args.json {
             let out = json!({"clean": {"exit": clean.exit, "calls": calls}, "runs": runs});
-            emit(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&out).unwrap_or_default()
+            ));
         } else if args.sarif {
-            emit(&format!("{}\n", serde_json::to_string_pretty(&sarif::log(&args.command, &findings)).unwrap_or_default()));
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&sarif::log(&args.command, &findings))
+                    .unwrap_or_default()
+            ));
         }
-        if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        if all_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     }
 
     fn tail(bytes: &[u8]) -> String {
@@ -351,7 +459,9 @@ mod imp {
         let mut tail = lines[start..].join("\n");
         if tail.len() > 2000 {
             let cut = tail.len() - 2000;
-            let cut = (cut..tail.len()).find(|&i| tail.is_char_boundary(i)).unwrap_or(tail.len());
+            let cut = (cut..tail.len())
+                .find(|&i| tail.is_char_boundary(i))
+                .unwrap_or(tail.len());
             tail = tail[cut..].to_owned();
         }
         tail
@@ -359,9 +469,20 @@ mod imp {
 
     fn table(runs: &[Value], tally: &BTreeMap<Outcome, usize>) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "\n{:<16} {:>5}  {:<10} {:<13} {:<6} site", "op", "nth", "fault", "outcome", "exit");
+        let _ = writeln!(
+            out,
+            "\n{:<16} {:>5}  {:<10} {:<13} {:<6} site",
+            "op", "nth", "fault", "outcome", "exit"
+        );
         for r in runs {
-            let exit = r["exit"].as_i64().map_or_else(|| r["signal"].as_i64().map_or("-".into(), |s| format!("sig{s}")), |c| c.to_string());
+            let exit = r["exit"].as_i64().map_or_else(
+                || {
+                    r["signal"]
+                        .as_i64()
+                        .map_or("-".into(), |s| format!("sig{s}"))
+                },
+                |c| c.to_string(),
+            );
             let _ = writeln!(
                 out,
                 "{:<16} {:>5}  {:<10} {:<13} {:<6} {}",
@@ -377,7 +498,16 @@ mod imp {
             .iter()
             .filter_map(|o| tally.get(o).map(|n| format!("{n} {}", o.name())))
             .collect();
-        let _ = writeln!(out, "{} runs: {}", runs.len(), if summary.is_empty() { "none".into() } else { summary.join(", ") });
+        let _ = writeln!(
+            out,
+            "{} runs: {}",
+            runs.len(),
+            if summary.is_empty() {
+                "none".into()
+            } else {
+                summary.join(", ")
+            }
+        );
         out
     }
 }

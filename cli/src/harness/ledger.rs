@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use loadguard_preload_api::{Event, Frame, Kind, Location, Report, Resource, Symbolizer, path_matches, site};
+use loadguard_preload_api::{
+    Event, Frame, Kind, Location, Report, Resource, Symbolizer, path_matches, site,
+};
 use serde_json::{Value, json};
 
 /// A resource's identity across runs: kind, acquiring call and acquire backtrace (module and
@@ -16,12 +18,20 @@ pub fn held(reports: &[Report]) -> Vec<(&Report, &Resource)> {
     reports
         .iter()
         .filter(|r| matches!(r.event, Event::Exit | Event::Exec))
-        .flat_map(|r| r.live.iter().filter(|res| res.in_scope).map(move |res| (r, res)))
+        .flat_map(|r| {
+            r.live
+                .iter()
+                .filter(|res| res.in_scope)
+                .map(move |res| (r, res))
+        })
         .collect()
 }
 
 fn frame_key(report: &Report, frame: &Frame) -> (Option<PathBuf>, u64) {
-    (frame.module.and_then(|m| report.modules.get(m)).cloned(), frame.addr)
+    (
+        frame.module.and_then(|m| report.modules.get(m)).cloned(),
+        frame.addr,
+    )
 }
 
 pub fn key(report: &Report, res: &Resource) -> LeakKey {
@@ -50,7 +60,11 @@ fn in_preload(location: &Location) -> bool {
 }
 
 /// A symbolized backtrace without the preload's own frames, and its site in the program's code.
-pub fn symbolize(sym: &mut Symbolizer, report: &Report, frames: &[Frame]) -> (Option<Location>, Vec<Location>) {
+pub fn symbolize(
+    sym: &mut Symbolizer,
+    report: &Report,
+    frames: &[Frame],
+) -> (Option<Location>, Vec<Location>) {
     let locations: Vec<Location> = sym
         .locate_all(report, frames)
         .into_iter()
@@ -59,15 +73,23 @@ pub fn symbolize(sym: &mut Symbolizer, report: &Report, frames: &[Frame]) -> (Op
     (site(&locations).cloned(), locations)
 }
 
-/// Held resources grouped by kind, call, what and site; `filter` picks which keys to show
-/// (a sweep shows only those beyond the clean run's).
+/// (kind, via, what, len, site) of a group of held resources.
+type GroupKey = (String, String, String, u64, String);
+
+/// Held resources grouped by kind, call, what, length and site, with the first one's backtrace.
 pub fn leaks_json(sym: &mut Symbolizer, held: &[(&Report, &Resource)]) -> Vec<Value> {
-    let mut groups: BTreeMap<(String, String, String, u64, String), (u64, Vec<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, (u64, Vec<String>)> = BTreeMap::new();
     for (report, res) in held {
         let (site, backtrace) = symbolize(sym, report, &res.frames);
         let site = site.map_or_else(|| "?".to_owned(), |l| l.short());
         let group = groups
-            .entry((res.kind.name().to_owned(), res.via.clone(), res.what.clone(), res.len, site))
+            .entry((
+                res.kind.name().to_owned(),
+                res.via.clone(),
+                res.what.clone(),
+                res.len,
+                site,
+            ))
             .or_insert_with(|| (0, backtrace.iter().map(ToString::to_string).collect()));
         group.0 += 1;
     }
@@ -87,7 +109,8 @@ pub fn leaks_json(sym: &mut Symbolizer, held: &[(&Report, &Resource)]) -> Vec<Va
 pub fn acquired_json(reports: &[Report], only: Option<&str>) -> Vec<Value> {
     let mut sums: BTreeMap<(&'static str, &str, &str), u64> = BTreeMap::new();
     for report in reports {
-        let in_scope = |what: &str| only.is_none_or(|glob| path_matches(glob.as_bytes(), what.as_bytes()));
+        let in_scope =
+            |what: &str| only.is_none_or(|glob| path_matches(glob.as_bytes(), what.as_bytes()));
         for a in report.acquired.iter().filter(|a| in_scope(&a.what)) {
             *sums.entry((a.kind.name(), &a.via, &a.what)).or_insert(0) += a.count;
         }

@@ -24,16 +24,41 @@ pub fn log(command: &[String], findings: &[Finding]) -> Value {
     let mut results = Vec::new();
     for f in findings {
         let r = &f.run;
-        let what = format!("`{}` {} when {} call #{} failed with {}", command.join(" "), f.outcome, r["op"].as_str().unwrap_or(""), r["nth"], r["fault"].as_str().unwrap_or(""));
+        let what = format!(
+            "`{}` {} when {} call #{} failed with {}",
+            command.join(" "),
+            f.outcome,
+            r["op"].as_str().unwrap_or(""),
+            r["nth"],
+            r["fault"].as_str().unwrap_or("")
+        );
         if f.outcome == "leaked" {
             for l in r["leaked"].as_array().into_iter().flatten() {
-                let message = format!("{what}: {} {} ({}x via {}) was still held at exit", l["kind"].as_str().unwrap_or(""), l["what"].as_str().unwrap_or(""), l["count"], l["via"].as_str().unwrap_or(""));
-                let locations: Vec<Value> = l["site"].as_str().and_then(split_site).map(|(file, line)| location(&file, line)).into_iter().collect();
+                let message = format!(
+                    "{what}: {} {} ({}x via {}) was still held at exit",
+                    l["kind"].as_str().unwrap_or(""),
+                    l["what"].as_str().unwrap_or(""),
+                    l["count"],
+                    l["via"].as_str().unwrap_or("")
+                );
+                let locations: Vec<Value> = l["site"]
+                    .as_str()
+                    .and_then(split_site)
+                    .map(|(file, line)| location(&file, line))
+                    .into_iter()
+                    .collect();
                 results.push(json!({"ruleId": "leaked", "level": "error", "message": {"text": message}, "locations": locations}));
             }
         } else {
-            let locations: Vec<Value> = f.injection_site.iter().map(|(file, line)| location(file, *line)).collect();
-            let signal = r["signal"].as_i64().map(|s| format!(" (signal {s})")).unwrap_or_default();
+            let locations: Vec<Value> = f
+                .injection_site
+                .iter()
+                .map(|(file, line)| location(file, *line))
+                .collect();
+            let signal = r["signal"]
+                .as_i64()
+                .map(|s| format!(" (signal {s})"))
+                .unwrap_or_default();
             results.push(json!({"ruleId": f.outcome, "level": "error", "message": {"text": format!("{what}{signal}")}, "locations": locations}));
         }
     }

@@ -36,7 +36,9 @@ pub fn run(args: &Args) -> ExitCode {
 #[cfg(not(target_os = "linux"))]
 mod imp {
     pub fn run(_: &super::Args) -> std::process::ExitCode {
-        super::super::bad_input("`loadguard trace` needs Linux (it runs the command under LD_PRELOAD)")
+        super::super::bad_input(
+            "`loadguard trace` needs Linux (it runs the command under LD_PRELOAD)",
+        )
     }
 }
 
@@ -84,7 +86,10 @@ mod imp {
             "leaked": ledger::leaks_json(&mut sym, &held),
         });
         if args.json {
-            emit(&format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default()));
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            ));
         } else {
             emit(&human(&args.command, &report));
         }
@@ -107,7 +112,14 @@ mod imp {
         let acquired = report["acquired"].as_array().cloned().unwrap_or_default();
         let _ = writeln!(out, "acquired ({} distinct):", acquired.len());
         for a in acquired.iter().take(20) {
-            let _ = writeln!(out, "  {:<8} {:<14} {:>6}x  {}", a["kind"].as_str().unwrap_or(""), a["via"].as_str().unwrap_or(""), a["count"], a["what"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<14} {:>6}x  {}",
+                a["kind"].as_str().unwrap_or(""),
+                a["via"].as_str().unwrap_or(""),
+                a["count"],
+                a["what"].as_str().unwrap_or("")
+            );
         }
         if acquired.len() > 20 {
             let _ = writeln!(out, "  … {} more (--json lists all)", acquired.len() - 20);
@@ -119,7 +131,11 @@ mod imp {
             let _ = writeln!(out, "held at exit:");
         }
         for l in &leaked {
-            let len = l["len"].as_u64().filter(|n| *n > 0).map(|n| format!(" ({n} bytes)")).unwrap_or_default();
+            let len = l["len"]
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(|n| format!(" ({n} bytes)"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  {} {}{len}, {}x via {}, acquired at {}",
@@ -129,12 +145,22 @@ mod imp {
                 l["via"].as_str().unwrap_or(""),
                 l["site"].as_str().unwrap_or("?")
             );
-            for (i, frame) in l["backtrace"].as_array().into_iter().flatten().take(8).enumerate() {
+            for (i, frame) in l["backtrace"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .take(8)
+                .enumerate()
+            {
                 let _ = writeln!(out, "      #{i} {}", frame.as_str().unwrap_or(""));
             }
         }
         if report["dropped"].as_u64().unwrap_or(0) > 0 {
-            let _ = writeln!(out, "note: {} resources did not fit the ledger's tables and are not listed", report["dropped"]);
+            let _ = writeln!(
+                out,
+                "note: {} resources did not fit the ledger's tables and are not listed",
+                report["dropped"]
+            );
         }
         out
     }

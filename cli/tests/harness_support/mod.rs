@@ -21,11 +21,16 @@ pub fn preload() -> &'static Path {
             .stderr(std::process::Stdio::inherit())
             .output()
             .expect("cargo build -p loadguard-preload");
-        assert!(out.status.success(), "cargo build -p loadguard-preload failed");
+        assert!(
+            out.status.success(),
+            "cargo build -p loadguard-preload failed"
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload")
+            .filter(|m| {
+                m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload"
+            })
             .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
             .filter_map(|f| f.as_str().map(PathBuf::from))
             .find(|f| f.extension().is_some_and(|e| e == "so"))
@@ -34,7 +39,9 @@ pub fn preload() -> &'static Path {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../preload/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../preload/fixtures")
+        .join(name)
 }
 
 /// Builds `preload/fixtures/<name>.c` into `dir` with debug info.

@@ -49,7 +49,11 @@ pub const ERRNOS: &[(i32, &str, &str)] = &[
     (71, "EPROTO", "Protocol error"),
     (74, "EBADMSG", "Bad message"),
     (75, "EOVERFLOW", "Value too large for defined data type"),
-    (84, "EILSEQ", "Invalid or incomplete multibyte or wide character"),
+    (
+        84,
+        "EILSEQ",
+        "Invalid or incomplete multibyte or wide character",
+    ),
     (95, "EOPNOTSUPP", "Operation not supported"),
     (105, "ENOBUFS", "No buffer space available"),
     (110, "ETIMEDOUT", "Connection timed out"),
@@ -82,13 +86,19 @@ pub fn errno_from_name(name: &str) -> Option<i32> {
 /// The name of errno `n` (`"ENOMEM"`), if the table has it.
 #[must_use]
 pub fn errno_name(n: i32) -> Option<&'static str> {
-    ERRNOS.iter().find(|(k, _, _)| *k == n).map(|(_, name, _)| *name)
+    ERRNOS
+        .iter()
+        .find(|(k, _, _)| *k == n)
+        .map(|(_, name, _)| *name)
 }
 
 /// The C library's message for errno `n` (`"Cannot allocate memory"`), if the table has it.
 #[must_use]
 pub fn errno_message(n: i32) -> Option<&'static str> {
-    ERRNOS.iter().find(|(k, _, _)| *k == n).map(|(_, _, msg)| *msg)
+    ERRNOS
+        .iter()
+        .find(|(k, _, _)| *k == n)
+        .map(|(_, _, msg)| *msg)
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ pub fn path_matches(pattern: &[u8], path: &[u8]) -> bool {
         return true;
     }
     match path.iter().rposition(|&b| b == b'/') {
-        Some(slash) => path.get(slash + 1..).is_some_and(|name| matches(pattern, name)),
+        Some(slash) => path
+            .get(slash + 1..)
+            .is_some_and(|name| matches(pattern, name)),
         None => false,
     }
 }
@@ -38,7 +40,9 @@ fn matches(pattern: &[u8], text: &[u8]) -> bool {
             },
         }
     }
-    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+    pattern
+        .get(p..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
 #[cfg(test)]

@@ -25,7 +25,9 @@ pub const REPORT_SYMBOL: &str = "loadguard_preload_report_into";
 #[non_exhaustive]
 pub enum NotPreloaded {
     /// No `loadguard_preload_report_into` symbol in the process.
-    #[error("this process does not run under loadguard's preload (no `{REPORT_SYMBOL}` symbol); run it with `loadguard trace -- …`")]
+    #[error(
+        "this process does not run under loadguard's preload (no `{REPORT_SYMBOL}` symbol); run it with `loadguard trace -- …`"
+    )]
     Absent,
     /// The preload's report did not parse.
     #[error("the preload's report is malformed: {0}")]
@@ -117,7 +119,8 @@ fn request() -> Option<String> {
     }
     // SAFETY: the preload exports this symbol with exactly the `ReportInto` signature (its
     // definition in preload/src/report.rs is `extern "C" fn(*mut u8, usize) -> usize`).
-    let report_into: ReportInto = unsafe { std::mem::transmute::<*mut libc::c_void, ReportInto>(sym) };
+    let report_into: ReportInto =
+        unsafe { std::mem::transmute::<*mut libc::c_void, ReportInto>(sym) };
     let mut buf = vec![0u8; 64 << 10];
     for _ in 0..4 {
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes, the capacity passed.

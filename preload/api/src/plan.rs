@@ -166,7 +166,10 @@ impl Plan {
     /// # Errors
     /// [`PlanError::TooManyRules`] past [`MAX_RULES`].
     pub fn push(&mut self, rule: Rule) -> Result<(), PlanError> {
-        let slot = self.rules.get_mut(self.len).ok_or(PlanError::TooManyRules)?;
+        let slot = self
+            .rules
+            .get_mut(self.len)
+            .ok_or(PlanError::TooManyRules)?;
         *slot = Some(rule);
         self.len += 1;
         Ok(())
@@ -337,7 +340,10 @@ mod tests {
     #[test]
     fn round_trips_and_first_rule_wins() {
         let plan = Plan::parse(" open@3=errno:EMFILE ; read@*=eintr;read@2=short").unwrap();
-        assert_eq!(plan.to_string(), "open@3=errno:24;read@*=eintr;read@2=short");
+        assert_eq!(
+            plan.to_string(),
+            "open@3=errno:24;read@*=eintr;read@2=short"
+        );
         assert_eq!(Plan::parse(&plan.to_string()).unwrap(), plan);
         assert_eq!(plan.fault_for(Op::Open, 2), None);
         assert_eq!(plan.fault_for(Op::Open, 3), Some(Fault::Errno(24)));
@@ -355,7 +361,10 @@ mod tests {
         );
         assert_eq!(Plan::parse("open@x=eintr"), Err(PlanError::BadNth));
         assert_eq!(Plan::parse("open@0=eintr"), Err(PlanError::ZeroNth));
-        assert_eq!(Plan::parse("open@1=errno:ENOPE"), Err(PlanError::UnknownErrno));
+        assert_eq!(
+            Plan::parse("open@1=errno:ENOPE"),
+            Err(PlanError::UnknownErrno)
+        );
         assert_eq!(Plan::parse("read@1=short:0"), Err(PlanError::BadShortRead));
         assert_eq!(
             Plan::parse("mmap@1=short"),

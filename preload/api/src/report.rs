@@ -351,7 +351,9 @@ pub fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -397,11 +399,23 @@ mod tests {
         assert_eq!(r.dropped, 1);
         assert_eq!(r.modules, vec![PathBuf::from("/bin/x")]);
         assert_eq!(r.injected[0].fault, Fault::Errno(12));
-        assert_eq!(r.injected[0].frames[1], Frame { module: None, addr: 0x7f00 });
+        assert_eq!(
+            r.injected[0].frames[1],
+            Frame {
+                module: None,
+                addr: 0x7f00
+            }
+        );
         assert_eq!(r.acquired[0].count, 2);
         assert_eq!(r.live[0].id, 0x7f00);
         assert!(r.live[0].in_scope && !r.live[0].cloexec);
-        assert_eq!(r.live[0].frames, vec![Frame { module: Some(0), addr: 0x20 }]);
+        assert_eq!(
+            r.live[0].frames,
+            vec![Frame {
+                module: Some(0),
+                addr: 0x20
+            }]
+        );
         assert!(r.complete);
     }
 

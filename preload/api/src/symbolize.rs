@@ -8,7 +8,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-
 use object::{Object, ObjectSection, ObjectSymbol};
 
 use crate::report::{Frame, Report};
@@ -184,17 +183,14 @@ impl Symbolizer {
 /// outside the preload.
 #[must_use]
 pub fn site(locations: &[Location]) -> Option<&Location> {
-    locations
-        .iter()
-        .find(|l| !l.is_runtime())
-        .or_else(|| {
-            locations.iter().find(|l| {
-                !l.module
-                    .as_ref()
-                    .and_then(|m| m.file_name())
-                    .is_some_and(|n| n.to_string_lossy().starts_with("libloadguard_preload"))
-            })
+    locations.iter().find(|l| !l.is_runtime()).or_else(|| {
+        locations.iter().find(|l| {
+            !l.module
+                .as_ref()
+                .and_then(|m| m.file_name())
+                .is_some_and(|n| n.to_string_lossy().starts_with("libloadguard_preload"))
         })
+    })
 }
 
 fn load(path: &Path) -> Option<Module> {
@@ -226,7 +222,10 @@ fn load(path: &Path) -> Option<Module> {
         .filter(|s| s.kind() == object::SymbolKind::Text && s.address() != 0)
         .filter_map(|s| {
             let name = s.name().ok()?;
-            Some((s.address(), addr2line::demangle_auto(name.into(), None).into_owned()))
+            Some((
+                s.address(),
+                addr2line::demangle_auto(name.into(), None).into_owned(),
+            ))
         })
         .collect();
     symbols.sort();

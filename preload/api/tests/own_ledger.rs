@@ -1,14 +1,12 @@
 //! A test reading the ledger of its own process: the parent test re-runs this binary under the
 //! preload (as `loadguard trace -- cargo test` would) and the child checks what it holds.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use loadguard_preload_api::{Kind, NotPreloaded, Op, Snapshot};
 
 #[test]
 fn a_snapshot_exists_exactly_when_the_preload_is_loaded() {
-    let preloaded = std::env::var_os("LD_PRELOAD").is_some_and(|p| p.to_string_lossy().contains("loadguard_preload"));
+    let preloaded = std::env::var_os("LD_PRELOAD")
+        .is_some_and(|p| p.to_string_lossy().contains("loadguard_preload"));
     match Snapshot::take() {
         Ok(snapshot) => assert!(preloaded && snapshot.report().complete),
         Err(err) => assert!(!preloaded && err == NotPreloaded::Absent, "{err}"),
@@ -16,9 +14,9 @@ fn a_snapshot_exists_exactly_when_the_preload_is_loaded() {
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
-fn preload() -> PathBuf {
+fn preload() -> std::path::PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
+    let out = std::process::Command::new(cargo)
         .args(["build", "-p", "loadguard-preload", "--message-format=json"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(std::process::Stdio::inherit())
@@ -28,9 +26,11 @@ fn preload() -> PathBuf {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload")
+        .filter(|m| {
+            m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload"
+        })
         .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
-        .filter_map(|f| f.as_str().map(PathBuf::from))
+        .filter_map(|f| f.as_str().map(std::path::PathBuf::from))
         .find(|f| f.extension().is_some_and(|e| e == "so"))
         .expect("libloadguard_preload.so")
 }
@@ -38,8 +38,13 @@ fn preload() -> PathBuf {
 #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
 #[test]
 fn a_test_under_the_preload_reads_its_own_ledger() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["child_reads_its_own_ledger", "--exact", "--ignored", "--nocapture"])
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_reads_its_own_ledger",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("LD_PRELOAD", preload())
         .output()
         .unwrap();
@@ -66,12 +71,24 @@ fn child_reads_its_own_ledger() {
     assert_eq!(held[0].kind, Kind::Fd);
     assert_eq!(held[0].what, path.to_str().unwrap());
     assert_eq!(after.calls(Op::Open), before.calls(Op::Open) + 1);
-    let line = include_str!("own_ledger.rs").lines().position(|l| l.contains("// OPEN-UNDER-") && l.contains("std::fs::File::open")).unwrap() + 1;
+    let line = include_str!("own_ledger.rs")
+        .lines()
+        .position(|l| l.contains("// OPEN-UNDER-") && l.contains("std::fs::File::open"))
+        .unwrap()
+        + 1;
     let site = after.site_of(held[0]).unwrap();
     assert!(site.ends_with(&format!("own_ledger.rs:{line}")), "{site}");
-    assert!(after.describe(&held).contains("weights.bin"), "{}", after.describe(&held));
+    assert!(
+        after.describe(&held).contains("weights.bin"),
+        "{}",
+        after.describe(&held)
+    );
 
     drop(file);
     let end = Snapshot::take().unwrap();
-    assert!(end.held_since(&before).is_empty(), "{}", end.describe(&end.held_since(&before)));
+    assert!(
+        end.held_since(&before).is_empty(),
+        "{}",
+        end.describe(&end.held_since(&before))
+    );
 }

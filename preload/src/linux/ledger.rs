@@ -17,8 +17,18 @@ pub const FRAMES_CAP: usize = 32;
 
 /// The acquiring calls, by index (`Via` stores the index so a zeroed entry is valid).
 pub const VIA_NAMES: [&str; 12] = [
-    "open", "openat", "creat", "fopen", "dup", "fcntl", "memfd_create", "dma_heap_alloc",
-    "mmap", "mremap", "mlock", "dlopen",
+    "open",
+    "openat",
+    "creat",
+    "fopen",
+    "dup",
+    "fcntl",
+    "memfd_create",
+    "dma_heap_alloc",
+    "mmap",
+    "mremap",
+    "mlock",
+    "dlopen",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -205,7 +215,11 @@ impl Inj {
     pub fn fault(&self) -> Fault {
         match self.fault_code {
             2 => Fault::Interrupted,
-            3 => Fault::ShortRead(if self.fault_arg == 0 { None } else { Some(self.fault_arg) }),
+            3 => Fault::ShortRead(if self.fault_arg == 0 {
+                None
+            } else {
+                Some(self.fault_arg)
+            }),
             _ => Fault::Errno(i32::try_from(self.fault_arg).unwrap_or(0)),
         }
     }
@@ -304,7 +318,17 @@ impl Ledger {
         }
     }
 
-    fn entry(&mut self, kind: KindCode, via: Via, id: u64, len: u64, only: bool, what: &What, frames: &Frames) -> Entry {
+    #[allow(clippy::too_many_arguments)] // one per field of the entry it builds
+    fn entry(
+        &mut self,
+        kind: KindCode,
+        via: Via,
+        id: u64,
+        len: u64,
+        only: bool,
+        what: &What,
+        frames: &Frames,
+    ) -> Entry {
         self.acquired(kind, via, what);
         Entry {
             used: true,
@@ -323,11 +347,23 @@ impl Ledger {
     // ---- descriptors
 
     #[allow(clippy::too_many_arguments)]
-    pub fn fd_open(&mut self, fd: i32, via: Via, len: u64, only: bool, ident: (u64, u64), what: &What, frames: &Frames) {
+    pub fn fd_open(
+        &mut self,
+        fd: i32,
+        via: Via,
+        len: u64,
+        only: bool,
+        ident: (u64, u64),
+        what: &What,
+        frames: &Frames,
+    ) {
         let id = u64::try_from(fd).unwrap_or(0);
         let mut entry = self.entry(KindCode::FD, via, id, len, only, what, frames);
         entry.ident = ident;
-        match usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i).map(|s| (i, s))) {
+        match usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get_mut(i).map(|s| (i, s)))
+        {
             Some((i, slot)) => {
                 *slot = entry;
                 self.fd_high = self.fd_high.max(i + 1);
@@ -363,7 +399,16 @@ impl Ledger {
     // ---- mappings and locks
 
     #[allow(clippy::too_many_arguments)]
-    pub fn map_add(&mut self, kind: KindCode, via: Via, addr: u64, len: u64, only: bool, what: &What, frames: &Frames) {
+    pub fn map_add(
+        &mut self,
+        kind: KindCode,
+        via: Via,
+        addr: u64,
+        len: u64,
+        only: bool,
+        what: &What,
+        frames: &Frames,
+    ) {
         let entry = self.entry(kind, via, addr, len, only, what, frames);
         let (table, n): (&mut [Entry], &mut usize) = if kind == KindCode::LOCK {
             (&mut self.locks, &mut self.nlocks)
@@ -391,13 +436,34 @@ impl Ledger {
     /// Removes `[addr, addr+len)` from the mappings (and the locks, which an unmap ends),
     /// splitting entries it cuts through. Returns whether any mapping was touched.
     pub fn unmap(&mut self, addr: u64, len: u64) -> bool {
-        let touched = cut(&mut self.maps, &mut self.nmaps, addr, len, self.page, &mut self.dropped);
-        cut(&mut self.locks, &mut self.nlocks, addr, len, self.page, &mut self.dropped);
+        let touched = cut(
+            &mut self.maps,
+            &mut self.nmaps,
+            addr,
+            len,
+            self.page,
+            &mut self.dropped,
+        );
+        cut(
+            &mut self.locks,
+            &mut self.nlocks,
+            addr,
+            len,
+            self.page,
+            &mut self.dropped,
+        );
         touched
     }
 
     pub fn unlock(&mut self, addr: u64, len: u64) {
-        cut(&mut self.locks, &mut self.nlocks, addr, len, self.page, &mut self.dropped);
+        cut(
+            &mut self.locks,
+            &mut self.nlocks,
+            addr,
+            len,
+            self.page,
+            &mut self.dropped,
+        );
     }
 
     /// `mremap` moved or resized `[old, old+old_len)` to `[new, new+new_len)`.
@@ -406,13 +472,29 @@ impl Ledger {
             return;
         };
         self.unmap(old, old_len);
-        self.map_add(KindCode::MAPPING, Via::MREMAP, new, new_len, src.only, &src.what, frames);
+        self.map_add(
+            KindCode::MAPPING,
+            Via::MREMAP,
+            new,
+            new_len,
+            src.only,
+            &src.what,
+            frames,
+        );
     }
 
     // ---- libraries
 
     pub fn lib_add(&mut self, handle: u64, only: bool, what: &What, frames: &Frames) {
-        let entry = self.entry(KindCode::LIBRARY, Via::DLOPEN, handle, 0, only, what, frames);
+        let entry = self.entry(
+            KindCode::LIBRARY,
+            Via::DLOPEN,
+            handle,
+            0,
+            only,
+            what,
+            frames,
+        );
         match self.libs.get_mut(self.nlibs) {
             Some(slot) => {
                 *slot = entry;
@@ -423,7 +505,11 @@ impl Ledger {
     }
 
     pub fn lib(&self, handle: u64) -> Option<&Entry> {
-        self.libs.get(..self.nlibs)?.iter().rev().find(|l| l.id == handle)
+        self.libs
+            .get(..self.nlibs)?
+            .iter()
+            .rev()
+            .find(|l| l.id == handle)
     }
 
     /// Drops the most recent reference to `handle`.
@@ -444,7 +530,13 @@ impl Ledger {
         let (fault_code, fault_arg) = encode(fault);
         match self.inj.get_mut(self.ninj) {
             Some(slot) => {
-                *slot = Inj { op_index, nth, fault_code, fault_arg, frames: *frames };
+                *slot = Inj {
+                    op_index,
+                    nth,
+                    fault_code,
+                    fault_arg,
+                    frames: *frames,
+                };
                 self.ninj += 1;
             }
             None => self.dropped = self.dropped.saturating_add(1),
@@ -465,9 +557,7 @@ impl Ledger {
         self.nlibs = 0;
         self.ninj = 0;
         for slot in &mut self.acq {
-            if slot.used {
-                slot.used = false;
-            }
+            slot.used = false;
         }
         self.acq_other = [0; 4];
         self.dropped = 0;
@@ -475,12 +565,21 @@ impl Ledger {
 }
 
 /// Cuts `[addr, addr+len)` out of a compact table of ranges.
-fn cut(table: &mut [Entry], n: &mut usize, addr: u64, len: u64, page: u64, dropped: &mut u64) -> bool {
+fn cut(
+    table: &mut [Entry],
+    n: &mut usize,
+    addr: u64,
+    len: u64,
+    page: u64,
+    dropped: &mut u64,
+) -> bool {
     let end = addr.saturating_add(round_up(len, page));
     let mut touched = false;
     let mut i = 0;
     while i < *n {
-        let Some(e) = table.get(i).copied() else { break };
+        let Some(e) = table.get(i).copied() else {
+            break;
+        };
         let e_end = e.end(page);
         if e.id >= end || addr >= e_end {
             i += 1;
@@ -509,7 +608,11 @@ fn cut(table: &mut [Entry], n: &mut usize, addr: u64, len: u64, page: u64, dropp
         if let Some((start, l)) = right {
             match table.get_mut(*n) {
                 Some(slot) => {
-                    *slot = Entry { id: start, len: l, ..e };
+                    *slot = Entry {
+                        id: start,
+                        len: l,
+                        ..e
+                    };
                     *n += 1;
                 }
                 None => *dropped = dropped.saturating_add(1),
@@ -549,7 +652,15 @@ mod tests {
         assert!(l.fd_close(5).is_none());
         let acq = l.acq.iter().find(|a| a.used).unwrap();
         assert_eq!((acq.count, acq.what.as_bytes()), (3, &b"/m"[..]));
-        l.fd_open(70_000, Via::OPEN, 0, false, (0, 0), &what("/big"), &Frames::EMPTY);
+        l.fd_open(
+            70_000,
+            Via::OPEN,
+            0,
+            false,
+            (0, 0),
+            &what("/big"),
+            &Frames::EMPTY,
+        );
         assert_eq!(l.dropped, 1);
         l.fd_open(3, Via::DUP, 0, false, (0, 0), &what("/x"), &Frames::EMPTY);
         l.fd_open(9, Via::DUP, 0, false, (0, 0), &what("/y"), &Frames::EMPTY);
@@ -561,20 +672,54 @@ mod tests {
     fn acquisitions_past_the_table_are_counted_as_other() {
         let mut l = ledger();
         for i in 0..2 * ACQ_CAP {
-            l.fd_open(3, Via::OPEN, 0, true, (0, 0), &what(&format!("/f{i}")), &Frames::EMPTY);
+            l.fd_open(
+                3,
+                Via::OPEN,
+                0,
+                true,
+                (0, 0),
+                &what(&format!("/f{i}")),
+                &Frames::EMPTY,
+            );
         }
         let distinct = l.acq.iter().filter(|a| a.used).count();
-        let counted: u64 = l.acq.iter().filter(|a| a.used).map(|a| a.count).sum::<u64>() + l.acq_other[0];
+        let counted: u64 = l
+            .acq
+            .iter()
+            .filter(|a| a.used)
+            .map(|a| a.count)
+            .sum::<u64>()
+            + l.acq_other[0];
         assert_eq!(counted, 2 * ACQ_CAP as u64);
-        assert!(distinct > ACQ_CAP / 2 && l.acq_other[0] > 0, "{distinct} {}", l.acq_other[0]);
+        assert!(
+            distinct > ACQ_CAP / 2 && l.acq_other[0] > 0,
+            "{distinct} {}",
+            l.acq_other[0]
+        );
     }
 
     #[test]
     fn unmapping_splits_and_ends_locks() {
         let mut l = ledger();
         let p = 4096;
-        l.map_add(KindCode::MAPPING, Via::MMAP, 10 * p, 4 * p, false, &what("/f"), &Frames::EMPTY);
-        l.map_add(KindCode::LOCK, Via::MLOCK, 11 * p, p, false, &what("/f"), &Frames::EMPTY);
+        l.map_add(
+            KindCode::MAPPING,
+            Via::MMAP,
+            10 * p,
+            4 * p,
+            false,
+            &what("/f"),
+            &Frames::EMPTY,
+        );
+        l.map_add(
+            KindCode::LOCK,
+            Via::MLOCK,
+            11 * p,
+            p,
+            false,
+            &what("/f"),
+            &Frames::EMPTY,
+        );
         assert!(l.unmap(11 * p, p));
         assert_eq!(l.nmaps, 2);
         let mut ranges: Vec<_> = l.maps[..2].iter().map(|m| (m.id / p, m.len / p)).collect();
@@ -585,7 +730,15 @@ mod tests {
         l.unmap(0, 1000 * p);
         assert_eq!(l.nmaps, 0);
         // Lengths that are not page multiples still cover their last page.
-        l.map_add(KindCode::MAPPING, Via::MMAP, 10 * p, 100, false, &what("/g"), &Frames::EMPTY);
+        l.map_add(
+            KindCode::MAPPING,
+            Via::MMAP,
+            10 * p,
+            100,
+            false,
+            &what("/g"),
+            &Frames::EMPTY,
+        );
         assert!(l.mapping_over(10 * p + 200, 1).is_some());
         l.unmap(10 * p, 100);
         assert_eq!(l.nmaps, 0);
@@ -595,11 +748,22 @@ mod tests {
     fn remap_moves_and_keeps_what() {
         let mut l = ledger();
         let p = 4096;
-        l.map_add(KindCode::MAPPING, Via::MMAP, p, p, true, &what("/f"), &Frames::EMPTY);
+        l.map_add(
+            KindCode::MAPPING,
+            Via::MMAP,
+            p,
+            p,
+            true,
+            &what("/f"),
+            &Frames::EMPTY,
+        );
         l.remap(p, p, 50 * p, 3 * p, &Frames::EMPTY);
         assert_eq!(l.nmaps, 1);
         let m = l.maps[0];
-        assert_eq!((m.id, m.len, m.only, m.what.as_bytes(), m.via), (50 * p, 3 * p, true, &b"/f"[..], Via::MREMAP));
+        assert_eq!(
+            (m.id, m.len, m.only, m.what.as_bytes(), m.via),
+            (50 * p, 3 * p, true, &b"/f"[..], Via::MREMAP)
+        );
     }
 
     #[test]
@@ -619,9 +783,20 @@ mod tests {
     fn a_dma_buf_descriptor_is_a_descriptor_with_a_length() {
         // The DMA heap path (no /dev/dma_heap on the CI machines) books the buffer's fd this way.
         let mut l = ledger();
-        l.fd_open(8, Via::DMA_HEAP, 1 << 20, false, (0, 0), &what("dma-buf from /dev/dma_heap/system"), &Frames::EMPTY);
+        l.fd_open(
+            8,
+            Via::DMA_HEAP,
+            1 << 20,
+            false,
+            (0, 0),
+            &what("dma-buf from /dev/dma_heap/system"),
+            &Frames::EMPTY,
+        );
         let e = l.fd(8).unwrap();
-        assert_eq!((e.kind.kind(), e.len, e.via.name()), (Kind::Fd, 1 << 20, "dma_heap_alloc"));
+        assert_eq!(
+            (e.kind.kind(), e.len, e.via.name()),
+            (Kind::Fd, 1 << 20, "dma_heap_alloc")
+        );
     }
 
     #[test]
@@ -631,6 +806,9 @@ mod tests {
         l.injected(Op::Open, 1, Fault::Interrupted, &Frames::EMPTY);
         l.reset_for_child(77);
         assert!(l.fd(4).is_none());
-        assert_eq!((l.pid, l.ninj, l.acq.iter().filter(|a| a.used).count()), (77, 0, 0));
+        assert_eq!(
+            (l.pid, l.ninj, l.acq.iter().filter(|a| a.used).count()),
+            (77, 0, 0)
+        );
     }
 }

@@ -40,7 +40,11 @@ pub struct FdSink {
 
 impl FdSink {
     pub fn new(fd: c_int) -> FdSink {
-        FdSink { fd, buf: [0; 4096], len: 0 }
+        FdSink {
+            fd,
+            buf: [0; 4096],
+            len: 0,
+        }
     }
 
     pub fn flush(&mut self) {
@@ -120,7 +124,11 @@ impl Modules {
     }
 }
 
-unsafe extern "C" fn on_module(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
+unsafe extern "C" fn on_module(
+    info: *mut libc::dl_phdr_info,
+    _size: usize,
+    data: *mut c_void,
+) -> c_int {
     // SAFETY: `data` is the `&mut Modules` passed to dl_iterate_phdr below, used by nothing
     // else during the iteration.
     let modules = unsafe { &mut *data.cast::<Modules>() };
@@ -137,23 +145,28 @@ unsafe extern "C" fn on_module(info: *mut libc::dl_phdr_info, _size: usize, data
         lo = lo.min(ph.p_vaddr);
         hi = hi.max(ph.p_vaddr.saturating_add(ph.p_memsz));
     }
-    if lo < hi {
-        if let Some(slot) = modules.list.get_mut(modules.len) {
-            *slot = Module {
-                bias: info.dlpi_addr,
-                lo: info.dlpi_addr.wrapping_add(lo),
-                hi: info.dlpi_addr.wrapping_add(hi),
-                name: info.dlpi_name,
-            };
-            modules.len += 1;
-        }
+    if lo < hi
+        && let Some(slot) = modules.list.get_mut(modules.len)
+    {
+        *slot = Module {
+            bias: info.dlpi_addr,
+            lo: info.dlpi_addr.wrapping_add(lo),
+            hi: info.dlpi_addr.wrapping_add(hi),
+            name: info.dlpi_name,
+        };
+        modules.len += 1;
     }
     0
 }
 
 fn modules() -> Modules {
     let mut modules = Modules {
-        list: [Module { bias: 0, lo: 0, hi: 0, name: core::ptr::null() }; MODULE_CAP],
+        list: [Module {
+            bias: 0,
+            lo: 0,
+            hi: 0,
+            name: core::ptr::null(),
+        }; MODULE_CAP],
         len: 0,
     };
     // SAFETY: `on_module` matches the callback type and only writes into `modules`, which
@@ -279,7 +292,9 @@ pub fn write(sink: &mut impl Sink, ledger: Option<&Ledger>, event: Event) {
     text(sink, exe.get(..n).unwrap_or_default());
     sink.put(b"\ncalls");
     for op in Op::ALL {
-        let n = LOCAL_CALLS.get(op.index()).map_or(0, |c| c.load(Ordering::Relaxed));
+        let n = LOCAL_CALLS
+            .get(op.index())
+            .map_or(0, |c| c.load(Ordering::Relaxed));
         if n > 0 {
             sink.put(b" ");
             sink.put(op.name().as_bytes());
@@ -311,7 +326,10 @@ pub fn write(sink: &mut impl Sink, ledger: Option<&Ledger>, event: Event) {
     }
     for inj in l.inj.iter().take(l.ninj) {
         sink.put(b"injected ");
-        let op = Op::ALL.get(usize::from(inj.op_index)).copied().unwrap_or(Op::Open);
+        let op = Op::ALL
+            .get(usize::from(inj.op_index))
+            .copied()
+            .unwrap_or(Op::Open);
         sink.put(op.name().as_bytes());
         sink.put(b" ");
         dec(sink, inj.nth);
@@ -332,7 +350,11 @@ pub fn write(sink: &mut impl Sink, ledger: Option<&Ledger>, event: Event) {
         text(sink, a.what.as_bytes());
         sink.put(b"\n");
     }
-    for (kind, &n) in Kind::ALL.iter().zip(l.acq_other.iter()).filter(|(_, n)| **n > 0) {
+    for (kind, &n) in Kind::ALL
+        .iter()
+        .zip(l.acq_other.iter())
+        .filter(|(_, n)| **n > 0)
+    {
         sink.put(b"acquired ");
         sink.put(kind.name().as_bytes());
         sink.put(b" - ");
@@ -347,7 +369,13 @@ pub fn write(sink: &mut impl Sink, ledger: Option<&Ledger>, event: Event) {
     }
     if event != Event::Exec {
         // exec ends every mapping, lock and library: only descriptors outlive it.
-        for e in l.maps.iter().take(l.nmaps).chain(l.locks.iter().take(l.nlocks)).chain(l.libs.iter().take(l.nlibs)) {
+        for e in l
+            .maps
+            .iter()
+            .take(l.nmaps)
+            .chain(l.locks.iter().take(l.nlocks))
+            .chain(l.libs.iter().take(l.nlibs))
+        {
             live(sink, &modules, e, false);
         }
     }

@@ -3,7 +3,7 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use loadguard_preload_api::{
     COUNTER_SLOTS, COUNTERS_ENV, DEPTH_ENV, Fault, INJECTED_SLOT, ONLY_ENV, Op, PLAN_ENV, Plan,
@@ -65,7 +65,11 @@ impl Config {
     }
 
     pub fn report_dir(&self) -> Option<&[u8]> {
-        (self.report_dir_len > 0).then(|| self.report_dir.get(..self.report_dir_len).unwrap_or_default())
+        (self.report_dir_len > 0).then(|| {
+            self.report_dir
+                .get(..self.report_dir_len)
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -171,7 +175,10 @@ fn complain(what: &str, err: &dyn core::fmt::Display) {
     use core::fmt::Write;
     let mut buf = [0u8; 512];
     let mut w = sys::Cursor::new(&mut buf);
-    let _ = write!(FmtCursor(&mut w), "loadguard-preload: ignoring {what}: {err}\n");
+    let _ = writeln!(
+        FmtCursor(&mut w),
+        "loadguard-preload: ignoring {what}: {err}"
+    );
     let n = w.len();
     sys::write_all(2, buf.get(..n).unwrap_or_default());
 }
@@ -192,7 +199,14 @@ fn map_counters(path: &[u8]) {
         d.copy_from_slice(s);
     }
     // SAFETY: `buf` is NUL-terminated (zero-filled past `n`).
-    let fd = unsafe { sys::openat(libc::AT_FDCWD, buf.as_ptr().cast(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
+    let fd = unsafe {
+        sys::openat(
+            libc::AT_FDCWD,
+            buf.as_ptr().cast(),
+            libc::O_RDWR | libc::O_CLOEXEC,
+            0,
+        )
+    };
     if fd < 0 {
         complain(COUNTERS_ENV, &"cannot open the counter file");
         return;
@@ -201,7 +215,14 @@ fn map_counters(path: &[u8]) {
     // SAFETY: a fresh shared mapping of the file the parent created with at least `len`
     // bytes; the kernel picks the address.
     let ptr = unsafe {
-        sys::mmap(core::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0)
+        sys::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd,
+            0,
+        )
     };
     sys::close(fd);
     if ptr == libc::MAP_FAILED {

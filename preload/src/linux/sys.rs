@@ -60,7 +60,14 @@ pub unsafe fn openat(dirfd: c_int, path: *const libc::c_char, flags: c_int, mode
     ret_int(unsafe {
         call(
             libc::SYS_openat,
-            [reg_int(dirfd), path as usize, reg_int(flags), reg(mode), 0, 0],
+            [
+                reg_int(dirfd),
+                path as usize,
+                reg_int(flags),
+                reg(mode),
+                0,
+                0,
+            ],
         )
     })
 }
@@ -79,7 +86,12 @@ pub unsafe fn read(fd: c_int, buf: *mut c_void, count: usize) -> isize {
 pub unsafe fn pread(fd: c_int, buf: *mut c_void, count: usize, offset: i64) -> isize {
     let offset = usize::from_ne_bytes(offset.to_ne_bytes());
     // SAFETY: as in `read`.
-    let r = unsafe { call(libc::SYS_pread64, [reg_int(fd), buf as usize, count, offset, 0, 0]) };
+    let r = unsafe {
+        call(
+            libc::SYS_pread64,
+            [reg_int(fd), buf as usize, count, offset, 0, 0],
+        )
+    };
     isize::try_from(r).unwrap_or(-1)
 }
 
@@ -103,16 +115,34 @@ pub fn write_all(fd: c_int, mut bytes: &[u8]) {
     }
 }
 
-pub unsafe fn mmap(addr: *mut c_void, len: usize, prot: c_int, flags: c_int, fd: c_int, off: i64) -> *mut c_void {
+pub unsafe fn mmap(
+    addr: *mut c_void,
+    len: usize,
+    prot: c_int,
+    flags: c_int,
+    fd: c_int,
+    off: i64,
+) -> *mut c_void {
     let off = usize::from_ne_bytes(off.to_ne_bytes());
     // SAFETY: forwarded mmap contract: the kernel validates every argument.
     let r = unsafe {
         call(
             libc::SYS_mmap,
-            [addr as usize, len, reg_int(prot), reg_int(flags), reg_int(fd), off],
+            [
+                addr as usize,
+                len,
+                reg_int(prot),
+                reg_int(flags),
+                reg_int(fd),
+                off,
+            ],
         )
     };
-    if r < 0 { libc::MAP_FAILED } else { usize::try_from(r).unwrap_or(0) as *mut c_void }
+    if r < 0 {
+        libc::MAP_FAILED
+    } else {
+        usize::try_from(r).unwrap_or(0) as *mut c_void
+    }
 }
 
 /// A system call whose result is an int and whose arguments are integers or pointers the
@@ -142,14 +172,24 @@ pub fn identity(fd: c_int) -> Option<(u64, u64)> {
     // SAFETY: `stat` is plain old data; all-zero is a valid value.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: `st` is a valid, writable `struct stat` for fstat to fill.
-    let r = unsafe { call(libc::SYS_fstat, [reg_int(fd), &raw mut st as usize, 0, 0, 0, 0]) };
+    let r = unsafe {
+        call(
+            libc::SYS_fstat,
+            [reg_int(fd), &raw mut st as usize, 0, 0, 0, 0],
+        )
+    };
     (r == 0).then_some((st.st_dev, st.st_ino))
 }
 
 /// Whether `fd` is open and closes on exec.
 pub fn cloexec(fd: c_int) -> Option<bool> {
     // SAFETY: F_GETFD takes no pointer.
-    let r = unsafe { call(libc::SYS_fcntl, [reg_int(fd), reg_int(libc::F_GETFD), 0, 0, 0, 0]) };
+    let r = unsafe {
+        call(
+            libc::SYS_fcntl,
+            [reg_int(fd), reg_int(libc::F_GETFD), 0, 0, 0, 0],
+        )
+    };
     (r >= 0).then_some(r & c_long::from(libc::FD_CLOEXEC) != 0)
 }
 
@@ -169,7 +209,14 @@ pub fn readlink(path: &[u8], buf: &mut [u8]) -> usize {
     let r = unsafe {
         call(
             libc::SYS_readlinkat,
-            [reg_int(libc::AT_FDCWD), path.as_ptr() as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0],
+            [
+                reg_int(libc::AT_FDCWD),
+                path.as_ptr() as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                0,
+                0,
+            ],
         )
     };
     usize::try_from(r).unwrap_or(0)
@@ -177,10 +224,28 @@ pub fn readlink(path: &[u8], buf: &mut [u8]) -> usize {
 
 /// Monotonic nanoseconds.
 pub fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid timespec to fill.
-    unsafe { call(libc::SYS_clock_gettime, [reg_int(libc::CLOCK_MONOTONIC), &raw mut ts as usize, 0, 0, 0, 0]) };
-    u64::try_from(ts.tv_sec).unwrap_or(0).wrapping_mul(1_000_000_000).wrapping_add(u64::try_from(ts.tv_nsec).unwrap_or(0))
+    unsafe {
+        call(
+            libc::SYS_clock_gettime,
+            [
+                reg_int(libc::CLOCK_MONOTONIC),
+                &raw mut ts as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+    u64::try_from(ts.tv_sec)
+        .unwrap_or(0)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(u64::try_from(ts.tv_nsec).unwrap_or(0))
 }
 
 /// A byte writer over a fixed buffer that silently stops at its end.

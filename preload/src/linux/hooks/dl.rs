@@ -69,7 +69,12 @@ pub unsafe extern "C" fn dlopen(name: *const c_char, flags: c_int) -> *mut c_voi
     if !h.is_null() && !name.is_null() {
         book(|config| {
             let frames = capture();
-            LEDGER.lock().lib_add(handle_id(h), config.matches(bytes), &What::new(&[bytes]), &frames);
+            LEDGER.lock().lib_add(
+                handle_id(h),
+                config.matches(bytes),
+                &What::new(&[bytes]),
+                &frames,
+            );
         });
     }
     h

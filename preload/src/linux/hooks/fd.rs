@@ -55,9 +55,31 @@ real!(IOCTL, real_ioctl, c"ioctl", IoctlFn);
 
 pub fn resolve() {
     for real in [
-        &OPEN, &OPEN64, &OPENAT, &OPENAT64, &OPEN_2, &OPEN64_2, &OPENAT_2, &OPENAT64_2, &CREAT,
-        &CREAT64, &FOPEN, &FOPEN64, &FCLOSE, &CLOSE, &CLOSE_RANGE, &DUP, &DUP2, &DUP3, &FCNTL,
-        &FCNTL64, &READ, &PREAD, &PREAD64, &MEMFD, &IOCTL,
+        &OPEN,
+        &OPEN64,
+        &OPENAT,
+        &OPENAT64,
+        &OPEN_2,
+        &OPEN64_2,
+        &OPENAT_2,
+        &OPENAT64_2,
+        &CREAT,
+        &CREAT64,
+        &FOPEN,
+        &FOPEN64,
+        &FCLOSE,
+        &CLOSE,
+        &CLOSE_RANGE,
+        &DUP,
+        &DUP2,
+        &DUP3,
+        &FCNTL,
+        &FCNTL64,
+        &READ,
+        &PREAD,
+        &PREAD64,
+        &MEMFD,
+        &IOCTL,
     ] {
         let _ = real.addr();
     }
@@ -80,7 +102,9 @@ fn record_fd(config: &Config, fd: c_int, via: Via, len: u64, what: &What, only: 
     let frames = capture();
     let ident = sys::identity(fd).unwrap_or((0, 0));
     let only = only.unwrap_or_else(|| config.matches(what.as_bytes()));
-    LEDGER.lock().fd_open(fd, via, len, only, ident, what, &frames);
+    LEDGER
+        .lock()
+        .fd_open(fd, via, len, only, ident, what, &frames);
 }
 
 /// The name a descriptor opened with `path` relative to `dirfd` gets.
@@ -96,7 +120,12 @@ fn what_at(dirfd: c_int, path: &[u8]) -> What {
 ///
 /// # Safety
 /// `path` is the caller's path argument (a C string, per open's contract).
-unsafe fn open_like(dirfd: c_int, path: *const c_char, via: Via, call: impl FnOnce() -> c_int) -> c_int {
+unsafe fn open_like(
+    dirfd: c_int,
+    path: *const c_char,
+    via: Via,
+    call: impl FnOnce() -> c_int,
+) -> c_int {
     // SAFETY: forwarded: `path` is a NUL-terminated string or null.
     let bytes = unsafe { c_bytes(path) };
     if let Some(fault) = fault_for(Op::Open, |config| config.matches(bytes)) {
@@ -145,7 +174,12 @@ pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: c_uint)
 /// # Safety
 /// The C library's contract for `openat`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn openat(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub unsafe extern "C" fn openat(
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> c_int {
     // SAFETY: as in `open`.
     unsafe {
         open_like(dirfd, path, Via::OPENAT, || match real_openat() {
@@ -160,7 +194,12 @@ pub unsafe extern "C" fn openat(dirfd: c_int, path: *const c_char, flags: c_int,
 /// # Safety
 /// The C library's contract for `openat64`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn openat64(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub unsafe extern "C" fn openat64(
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> c_int {
     // SAFETY: as in `open`.
     unsafe {
         open_like(dirfd, path, Via::OPENAT, || match real_openat64() {
@@ -315,7 +354,11 @@ fn released(fd: c_int, result: c_int) {
     if result == 0 || sys::errno() != libc::EBADF {
         book(|config| {
             let entry = LEDGER.lock().fd_close(fd);
-            count(config, Op::Close, entry.is_some_and(|e| e.only) || !config.has_only);
+            count(
+                config,
+                Op::Close,
+                entry.is_some_and(|e| e.only) || !config.has_only,
+            );
         });
     }
 }
@@ -326,8 +369,12 @@ fn released(fd: c_int, result: c_int) {
 /// The C library's contract for `fclose`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fclose(file: *mut FILE) -> c_int {
-    // SAFETY: `file` is a live stream (fclose's contract), so fileno may read it.
-    let fd = if file.is_null() { -1 } else { unsafe { libc::fileno(file) } };
+    let fd = if file.is_null() {
+        -1
+    } else {
+        // SAFETY: `file` is a live stream (fclose's contract), so fileno may read it.
+        unsafe { libc::fileno(file) }
+    };
     let Some(real) = real_fclose() else {
         sys::set_errno(libc::ENOSYS);
         return libc::EOF;
@@ -367,7 +414,17 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
         Some(f) => unsafe { f(first, last, flags) },
         // SAFETY: integers only.
         None => unsafe {
-            sys::int_call(libc::SYS_close_range, [sys::reg(first), sys::reg(last), sys::reg_int(flags), 0, 0, 0])
+            sys::int_call(
+                libc::SYS_close_range,
+                [
+                    sys::reg(first),
+                    sys::reg(last),
+                    sys::reg_int(flags),
+                    0,
+                    0,
+                    0,
+                ],
+            )
         },
     };
     let cloexec_only = flags & 4 != 0; // CLOSE_RANGE_CLOEXEC
@@ -417,7 +474,12 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
         // SAFETY: integers only; forwarded.
         Some(f) => unsafe { f(old, new) },
         // SAFETY: integers only.
-        None => unsafe { sys::int_call(libc::SYS_dup2, [sys::reg_int(old), sys::reg_int(new), 0, 0, 0, 0]) },
+        None => unsafe {
+            sys::int_call(
+                libc::SYS_dup2,
+                [sys::reg_int(old), sys::reg_int(new), 0, 0, 0, 0],
+            )
+        },
     })
 }
 
@@ -431,7 +493,19 @@ pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
         // SAFETY: integers only; forwarded.
         Some(f) => unsafe { f(old, new, flags) },
         // SAFETY: integers only.
-        None => unsafe { sys::int_call(libc::SYS_dup3, [sys::reg_int(old), sys::reg_int(new), sys::reg_int(flags), 0, 0, 0]) },
+        None => unsafe {
+            sys::int_call(
+                libc::SYS_dup3,
+                [
+                    sys::reg_int(old),
+                    sys::reg_int(new),
+                    sys::reg_int(flags),
+                    0,
+                    0,
+                    0,
+                ],
+            )
+        },
     })
 }
 
@@ -442,7 +516,12 @@ fn fcntl_like(fd: c_int, cmd: c_int, arg: usize, real: Option<FcntlFn>) -> c_int
         // which reads its third argument as the command requires (int or pointer).
         Some(f) => unsafe { f(fd, cmd, arg) },
         // SAFETY: the same values to the system call of the same contract.
-        None => unsafe { sys::int_call(libc::SYS_fcntl, [sys::reg_int(fd), sys::reg_int(cmd), arg, 0, 0, 0]) },
+        None => unsafe {
+            sys::int_call(
+                libc::SYS_fcntl,
+                [sys::reg_int(fd), sys::reg_int(cmd), arg, 0, 0, 0],
+            )
+        },
     };
     if cmd == libc::F_DUPFD || cmd == libc::F_DUPFD_CLOEXEC {
         dup_like(fd, None, Via::FCNTL, call)
@@ -512,7 +591,12 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssi
 /// # Safety
 /// The C library's contract for `pread`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pread(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t) -> ssize_t {
+pub unsafe extern "C" fn pread(
+    fd: c_int,
+    buf: *mut c_void,
+    count: size_t,
+    offset: off_t,
+) -> ssize_t {
     read_like(Op::Pread, fd, count, |n| match real_pread() {
         // SAFETY: the caller's buffer, valid for `count` >= `n` bytes; forwarded.
         Some(f) => unsafe { f(fd, buf, n, offset) },
@@ -526,7 +610,12 @@ pub unsafe extern "C" fn pread(fd: c_int, buf: *mut c_void, count: size_t, offse
 /// # Safety
 /// The C library's contract for `pread64`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pread64(fd: c_int, buf: *mut c_void, count: size_t, offset: off_t) -> ssize_t {
+pub unsafe extern "C" fn pread64(
+    fd: c_int,
+    buf: *mut c_void,
+    count: size_t,
+    offset: off_t,
+) -> ssize_t {
     read_like(Op::Pread, fd, count, |n| match real_pread64() {
         // SAFETY: the caller's buffer, valid for `count` >= `n` bytes; forwarded.
         Some(f) => unsafe { f(fd, buf, n, offset) },
@@ -550,12 +639,24 @@ pub unsafe extern "C" fn memfd_create(name: *const c_char, flags: c_uint) -> c_i
         // SAFETY: forwarded.
         Some(f) => unsafe { f(name, flags) },
         // SAFETY: `name` is the caller's C string.
-        None => unsafe { sys::int_call(libc::SYS_memfd_create, [name as usize, sys::reg(flags), 0, 0, 0, 0]) },
+        None => unsafe {
+            sys::int_call(
+                libc::SYS_memfd_create,
+                [name as usize, sys::reg(flags), 0, 0, 0, 0],
+            )
+        },
     };
     if fd >= 0 {
         book(|config| {
             let only = config.matches(bytes);
-            record_fd(config, fd, Via::MEMFD, 0, &What::new(&[b"memfd:", bytes]), Some(only));
+            record_fd(
+                config,
+                fd,
+                Via::MEMFD,
+                0,
+                &What::new(&[b"memfd:", bytes]),
+                Some(only),
+            );
         });
     }
     fd
@@ -572,7 +673,12 @@ pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) ->
         // SAFETY: the caller's arguments, forwarded to the real variadic ioctl.
         Some(f) => unsafe { f(fd, request, arg) },
         // SAFETY: the same arguments to the system call.
-        None => unsafe { sys::int_call(libc::SYS_ioctl, [sys::reg_int(fd), sys::reg(request), arg as usize, 0, 0, 0]) },
+        None => unsafe {
+            sys::int_call(
+                libc::SYS_ioctl,
+                [sys::reg_int(fd), sys::reg(request), arg as usize, 0, 0, 0],
+            )
+        },
     };
     if request != DMA_HEAP_IOCTL_ALLOC {
         return call();
@@ -589,10 +695,16 @@ pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) ->
             book(|config| {
                 let (heap, only) = fd_what(fd);
                 let what = What::new(&[b"dma-buf from ", heap.as_bytes()]);
-                record_fd(config, buf_fd, Via::DMA_HEAP, data.len, &what, Some(only || !config.has_only));
+                record_fd(
+                    config,
+                    buf_fd,
+                    Via::DMA_HEAP,
+                    data.len,
+                    &what,
+                    Some(only || !config.has_only),
+                );
             });
         }
     }
     r
 }
-

@@ -42,10 +42,23 @@ fn len64(len: size_t) -> u64 {
 
 /// Whether a call on the range `[p, p+len)` is counted under `--only`.
 fn range_eligible(config: &Config, p: *const c_void, len: size_t) -> bool {
-    !config.has_only || LEDGER.lock().mapping_over(addr(p), len64(len)).is_some_and(|m| m.only)
+    !config.has_only
+        || LEDGER
+            .lock()
+            .mapping_over(addr(p), len64(len))
+            .is_some_and(|m| m.only)
 }
 
-fn mmap_like(p: *mut c_void, len: size_t, prot: c_int, flags: c_int, fd: c_int, off: off_t, real: Option<MmapFn>) -> *mut c_void {
+#[allow(clippy::too_many_arguments)] // mmap's six arguments, plus which real mmap to call
+fn mmap_like(
+    p: *mut c_void,
+    len: size_t,
+    prot: c_int,
+    flags: c_int,
+    fd: c_int,
+    off: off_t,
+    real: Option<MmapFn>,
+) -> *mut c_void {
     let eligible = |config: &Config| !config.has_only || (fd >= 0 && fd_what(fd).1);
     if let Some(fault) = fault_for(Op::Mmap, eligible) {
         sys::set_errno(fault.errno().unwrap_or(libc::ENOMEM));
@@ -78,9 +91,15 @@ fn mmap_like(p: *mut c_void, len: size_t, prot: c_int, flags: c_int, fd: c_int, 
                 (What::new(&[b"anonymous shared memory"]), !config.has_only)
             };
             let frames = capture();
-            LEDGER
-                .lock()
-                .map_add(KindCode::MAPPING, Via::MMAP, addr(r), len64(len), only || !config.has_only, &what, &frames);
+            LEDGER.lock().map_add(
+                KindCode::MAPPING,
+                Via::MMAP,
+                addr(r),
+                len64(len),
+                only || !config.has_only,
+                &what,
+                &frames,
+            );
         });
     }
     r
@@ -91,7 +110,14 @@ fn mmap_like(p: *mut c_void, len: size_t, prot: c_int, flags: c_int, fd: c_int, 
 /// # Safety
 /// The C library's contract for `mmap`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mmap(p: *mut c_void, len: size_t, prot: c_int, flags: c_int, fd: c_int, off: off_t) -> *mut c_void {
+pub unsafe extern "C" fn mmap(
+    p: *mut c_void,
+    len: size_t,
+    prot: c_int,
+    flags: c_int,
+    fd: c_int,
+    off: off_t,
+) -> *mut c_void {
     mmap_like(p, len, prot, flags, fd, off, real_mmap())
 }
 
@@ -100,7 +126,14 @@ pub unsafe extern "C" fn mmap(p: *mut c_void, len: size_t, prot: c_int, flags: c
 /// # Safety
 /// The C library's contract for `mmap64`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mmap64(p: *mut c_void, len: size_t, prot: c_int, flags: c_int, fd: c_int, off: off_t) -> *mut c_void {
+pub unsafe extern "C" fn mmap64(
+    p: *mut c_void,
+    len: size_t,
+    prot: c_int,
+    flags: c_int,
+    fd: c_int,
+    off: off_t,
+) -> *mut c_void {
     mmap_like(p, len, prot, flags, fd, off, real_mmap64())
 }
 
@@ -131,7 +164,13 @@ pub unsafe extern "C" fn munmap(p: *mut c_void, len: size_t) -> c_int {
 /// # Safety
 /// The C library's contract for `mremap`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mremap(old: *mut c_void, old_len: size_t, new_len: size_t, flags: c_int, new_addr: *mut c_void) -> *mut c_void {
+pub unsafe extern "C" fn mremap(
+    old: *mut c_void,
+    old_len: size_t,
+    new_len: size_t,
+    flags: c_int,
+    new_addr: *mut c_void,
+) -> *mut c_void {
     if let Some(fault) = fault_for(Op::Mremap, |config| range_eligible(config, old, old_len)) {
         sys::set_errno(fault.errno().unwrap_or(libc::ENOMEM));
         return libc::MAP_FAILED;
@@ -139,18 +178,34 @@ pub unsafe extern "C" fn mremap(old: *mut c_void, old_len: size_t, new_len: size
     let r = match real_mremap() {
         // SAFETY: the caller's arguments, forwarded to the real variadic mremap.
         Some(f) => unsafe { f(old, old_len, new_len, flags, new_addr) },
-        // SAFETY: the same arguments to the system call.
         None => {
+            // SAFETY: the same arguments to the system call.
             let r = unsafe {
-                sys::call(libc::SYS_mremap, [old as usize, old_len, new_len, sys::reg_int(flags), new_addr as usize, 0])
+                sys::call(
+                    libc::SYS_mremap,
+                    [
+                        old as usize,
+                        old_len,
+                        new_len,
+                        sys::reg_int(flags),
+                        new_addr as usize,
+                        0,
+                    ],
+                )
             };
-            if r < 0 { libc::MAP_FAILED } else { usize::try_from(r).unwrap_or(0) as *mut c_void }
+            if r < 0 {
+                libc::MAP_FAILED
+            } else {
+                usize::try_from(r).unwrap_or(0) as *mut c_void
+            }
         }
     };
     if r != libc::MAP_FAILED {
         book(|_| {
             let frames = capture();
-            LEDGER.lock().remap(addr(old), len64(old_len), addr(r), len64(new_len), &frames);
+            LEDGER
+                .lock()
+                .remap(addr(old), len64(old_len), addr(r), len64(new_len), &frames);
         });
     }
     r
@@ -169,7 +224,12 @@ pub unsafe extern "C" fn madvise(p: *mut c_void, len: size_t, advice: c_int) -> 
         // SAFETY: forwarded.
         Some(f) => unsafe { f(p, len, advice) },
         // SAFETY: the same arguments to the system call.
-        None => unsafe { sys::int_call(libc::SYS_madvise, [p as usize, len, sys::reg_int(advice), 0, 0, 0]) },
+        None => unsafe {
+            sys::int_call(
+                libc::SYS_madvise,
+                [p as usize, len, sys::reg_int(advice), 0, 0, 0],
+            )
+        },
     }
 }
 
@@ -196,7 +256,15 @@ pub unsafe extern "C" fn mlock(p: *const c_void, len: size_t) -> c_int {
                 Some(m) => (m.what, m.only),
                 None => (What::new(&[b"memory"]), !config.has_only),
             };
-            ledger.map_add(KindCode::LOCK, Via::MLOCK, addr(p), len64(len), only, &what, &frames);
+            ledger.map_add(
+                KindCode::LOCK,
+                Via::MLOCK,
+                addr(p),
+                len64(len),
+                only,
+                &what,
+                &frames,
+            );
         });
     }
     r

@@ -12,7 +12,8 @@ use crate::linux::state::{self, LEDGER, OWNER_PID};
 use crate::linux::sys::{self, SavedErrno};
 
 type ForkFn = unsafe extern "C" fn() -> pid_t;
-type ExecveFn = unsafe extern "C" fn(*const c_char, *const *const c_char, *const *const c_char) -> c_int;
+type ExecveFn =
+    unsafe extern "C" fn(*const c_char, *const *const c_char, *const *const c_char) -> c_int;
 type ExecvFn = unsafe extern "C" fn(*const c_char, *const *const c_char) -> c_int;
 
 real!(FORK, real_fork, c"fork", ForkFn);
@@ -79,7 +80,11 @@ fn before_exec() {
 /// # Safety
 /// The C library's contract for `execve`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+pub unsafe extern "C" fn execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
     before_exec();
     match real_execve() {
         // SAFETY: forwarded.
@@ -130,7 +135,11 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: *const *const c_char)
 /// # Safety
 /// The C library's contract for `execvpe`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn execvpe(file: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+pub unsafe extern "C" fn execvpe(
+    file: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
     before_exec();
     match real_execvpe() {
         // SAFETY: forwarded.
