@@ -9,7 +9,7 @@ use super::{Format, parse};
 use crate::error::Result;
 use crate::options::LoadOptions;
 use crate::registry::Registry;
-use crate::session::Session;
+use crate::registry::Session;
 
 /// A model file opened through a [`Registry`] and parsed strictly.
 ///
