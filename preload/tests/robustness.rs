@@ -414,3 +414,76 @@ fn a_malformed_plan_is_named_on_stderr_and_ignored() {
         "{stderr}"
     );
 }
+
+#[test]
+fn dma_heap_allocations_are_counted_and_failed_and_other_ioctls_pass_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = cc(dir.path(), "stress", &[]);
+    let data = data_file(dir.path());
+    // No /dev/dma_heap here: the kernel refuses the request on /dev/null with ENOTTY (25)...
+    let t = traced(
+        &exe,
+        &["ioctl", data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &[],
+    );
+    assert_ok(&t, "dma_heap_alloc errno 25");
+    assert_eq!(main_report(&t, &exe).calls[&Op::DmaHeapAlloc], 1);
+    // ...and an injected fault reaches the program instead of the kernel's answer.
+    let plan = [(
+        loadguard_preload_api::PLAN_ENV,
+        "dma_heap_alloc@1=errno:ENOMEM",
+    )];
+    let t = traced(
+        &exe,
+        &["ioctl", data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &plan,
+    );
+    assert_ok(&t, "dma_heap_alloc errno 12");
+    assert_eq!(main_report(&t, &exe).injected[0].op, Op::DmaHeapAlloc);
+}
+
+#[test]
+fn exec_reports_the_descriptors_the_next_program_inherits() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = cc(dir.path(), "stress", &[]);
+    let data = data_file(dir.path());
+    let t = traced(
+        &exe,
+        &["exec", data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &[],
+    );
+    assert!(
+        t.out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&t.out.stderr)
+    );
+    let exec = t
+        .reports
+        .iter()
+        .find(|r| r.event == Event::Exec)
+        .expect("a report written before exec");
+    assert_eq!(exec.calls[&Op::Exec], 1);
+    let inherited: Vec<_> = exec
+        .live
+        .iter()
+        .filter(|l| l.what.ends_with("data.bin"))
+        .collect();
+    assert_eq!(inherited.len(), 1, "{:?}", exec.live);
+    assert!(!inherited[0].cloexec);
+    // Descriptors opened with O_CLOEXEC (the fixture's first read of the file) are not listed,
+    // and neither are mappings: exec ends them.
+    assert!(
+        exec.live.iter().all(|l| l.kind == Kind::Fd && !l.cloexec),
+        "{:?}",
+        exec.live
+    );
+    // /bin/true ran under the preload too, with its own report.
+    assert!(
+        t.reports
+            .iter()
+            .any(|r| r.event == Event::Exit && r.exe.ends_with("/true"))
+    );
+}
