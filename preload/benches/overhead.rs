@@ -6,39 +6,15 @@
 //!
 //! `cargo bench -p loadguard-preload --bench overhead` (CI: `ci/stages/55-preload.sh`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const FILES: usize = 10_000;
 const ROUNDS: usize = 8;
 
-fn preload() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "loadguard-preload",
-            "--message-format=json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("cargo build --release -p loadguard-preload");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| {
-            m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload"
-        })
-        .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
-        .filter_map(|f| f.as_str().map(PathBuf::from))
-        .find(|f| f.extension().is_some_and(|e| e == "so"))
-        .expect("libloadguard_preload.so")
-}
+#[path = "../tests/support/build_preload.rs"]
+mod build;
 
 /// How a run is made: without the preload, with it, or with it but no backtraces.
 #[derive(Clone, Copy)]
@@ -90,7 +66,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let lib = preload();
+    let lib = build::build_preload(true);
     let work = tempfile::tempdir().unwrap();
     let exe = work.path().join("open_many");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/open_many.c");

@@ -15,35 +15,13 @@ use std::time::Duration;
 
 use loadguard_preload_api::{Event, Kind, Op, Report};
 
-/// The preload, built fresh: cargo does not build a cdylib-only package's library for its
-/// own integration tests, so build it here (a nested cargo with the same target directory;
-/// the outer cargo holds no lock while tests run).
+#[path = "support/build_preload.rs"]
+mod build;
+
+/// The preload, built fresh once per test binary.
 fn preload() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "-p", "loadguard-preload", "--message-format=json"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("cargo build -p loadguard-preload");
-        assert!(
-            out.status.success(),
-            "cargo build -p loadguard-preload failed"
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| {
-                m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload"
-            })
-            .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
-            .filter_map(|f| f.as_str().map(PathBuf::from))
-            .find(|f| f.extension().is_some_and(|e| e == "so"))
-            .expect("the build names libloadguard_preload.so")
-    })
-    .clone()
+    PATH.get_or_init(|| build::build_preload(false)).clone()
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -65,6 +43,20 @@ fn cc(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
         .expect("cc (the C compiler) on PATH");
     assert!(status.success(), "cc {name}.c failed");
     out
+}
+
+/// Builds `fixtures/<name>.c` into `dir/lib<name>.so`.
+fn cc_shared(dir: &Path, name: &str) -> PathBuf {
+    let lib = dir.join(format!("lib{name}.so"));
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&lib)
+        .arg(fixture(&format!("{name}.c")))
+        .arg("-ldl")
+        .status()
+        .expect("cc (the C compiler) on PATH");
+    assert!(status.success(), "cc -shared {name}.c failed");
+    lib
 }
 
 struct Traced {
@@ -277,15 +269,7 @@ fn a_held_descriptor_is_the_parents_not_the_forked_childs() {
 #[test]
 fn another_interposer_behind_ours_still_finds_the_next_read() {
     let dir = tempfile::tempdir().unwrap();
-    let lib = dir.path().join("libnext_read.so");
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(&lib)
-        .arg(fixture("next_read.c"))
-        .arg("-ldl")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let lib = cc_shared(dir.path(), "next_read");
     let exe = cc(dir.path(), "stress", &[]);
     let data = data_file(dir.path());
     let list = format!("{}:{}", preload().display(), lib.display());
@@ -296,15 +280,7 @@ fn another_interposer_behind_ours_still_finds_the_next_read() {
 #[test]
 fn a_constructor_that_runs_before_the_preload_is_initialized_is_served() {
     let dir = tempfile::tempdir().unwrap();
-    let lib = dir.path().join("libearly.so");
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(&lib)
-        .arg(fixture("early.c"))
-        .arg("-ldl")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let lib = cc_shared(dir.path(), "early");
     let exe = cc(dir.path(), "stress", &[]);
     let data = data_file(dir.path());
     // Both orders: in one of them the early library's constructor runs first, and its calls

@@ -10,32 +10,13 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+#[path = "../../../preload/tests/support/build_preload.rs"]
+mod build;
+
 /// `libloadguard_preload.so`, built with the same cargo and target directory as these tests.
 pub fn preload() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "-p", "loadguard-preload", "--message-format=json"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("cargo build -p loadguard-preload");
-        assert!(
-            out.status.success(),
-            "cargo build -p loadguard-preload failed"
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| {
-                m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload"
-            })
-            .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
-            .filter_map(|f| f.as_str().map(PathBuf::from))
-            .find(|f| f.extension().is_some_and(|e| e == "so"))
-            .expect("the build names libloadguard_preload.so")
-    })
+    PATH.get_or_init(|| build::build_preload(false))
 }
 
 pub fn fixture(name: &str) -> PathBuf {

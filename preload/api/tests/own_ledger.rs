@@ -14,26 +14,8 @@ fn a_snapshot_exists_exactly_when_the_preload_is_loaded() {
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
-fn preload() -> std::path::PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args(["build", "-p", "loadguard-preload", "--message-format=json"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("cargo build -p loadguard-preload");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| {
-            m["reason"] == "compiler-artifact" && m["target"]["name"] == "loadguard_preload"
-        })
-        .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
-        .filter_map(|f| f.as_str().map(std::path::PathBuf::from))
-        .find(|f| f.extension().is_some_and(|e| e == "so"))
-        .expect("libloadguard_preload.so")
-}
+#[path = "../../tests/support/build_preload.rs"]
+mod build;
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
 #[test]
@@ -45,7 +27,7 @@ fn a_test_under_the_preload_reads_its_own_ledger() {
             "--ignored",
             "--nocapture",
         ])
-        .env("LD_PRELOAD", preload())
+        .env("LD_PRELOAD", build::build_preload(false))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -7,7 +7,7 @@ use libc::{c_int, c_void, off_t, size_t};
 use loadguard_preload_api::Op;
 
 use super::{book, capture, count, fault_for, fd_what};
-use crate::linux::ledger::{KindCode, Via, What};
+use crate::linux::ledger::{KindCode, Ledger, Via, What};
 use crate::linux::real::real;
 use crate::linux::state::{Config, LEDGER};
 use crate::linux::sys;
@@ -150,13 +150,20 @@ pub unsafe extern "C" fn munmap(p: *mut c_void, len: size_t) -> c_int {
         None => unsafe { sys::int_call(libc::SYS_munmap, [p as usize, len, 0, 0, 0, 0]) },
     };
     if r == 0 {
-        book(|config| {
-            let eligible = range_eligible(config, p, len);
-            LEDGER.lock().unmap(addr(p), len64(len));
-            count(config, Op::Munmap, eligible);
+        released(p, len, Op::Munmap, |ledger, a, n| {
+            ledger.unmap(a, n);
         });
     }
     r
+}
+
+/// Books the release of `[p, p+len)` by `op` (which is counted, never failed).
+fn released(p: *const c_void, len: size_t, op: Op, release: impl FnOnce(&mut Ledger, u64, u64)) {
+    book(|config| {
+        let eligible = range_eligible(config, p, len);
+        release(&mut LEDGER.lock(), addr(p), len64(len));
+        count(config, op, eligible);
+    });
 }
 
 /// Interposes `mremap` (the fifth argument is read only with `MREMAP_FIXED`).
@@ -283,11 +290,7 @@ pub unsafe extern "C" fn munlock(p: *const c_void, len: size_t) -> c_int {
         None => unsafe { sys::int_call(libc::SYS_munlock, [p as usize, len, 0, 0, 0, 0]) },
     };
     if r == 0 {
-        book(|config| {
-            let eligible = range_eligible(config, p, len);
-            LEDGER.lock().unlock(addr(p), len64(len));
-            count(config, Op::Munlock, eligible);
-        });
+        released(p, len, Op::Munlock, Ledger::unlock);
     }
     r
 }
