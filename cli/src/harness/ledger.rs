@@ -126,3 +126,11 @@ pub fn acquired_json(reports: &[Report], only: Option<&str>) -> Vec<Value> {
 pub fn dropped(reports: &[Report]) -> u64 {
     reports.iter().map(|r| r.dropped).sum()
 }
+
+/// Process images whose report lists nothing held because the ledger was busy at exit.
+pub fn unlisted(reports: &[Report]) -> usize {
+    reports
+        .iter()
+        .filter(|r| r.ledger_busy || !r.complete)
+        .count()
+}

@@ -5,7 +5,7 @@
 //!
 //! The report goes to stdout after CMD ends; CMD's own stdout passes through before it, or,
 //! with `--json`, goes to stderr so stdout is exactly one JSON object:
-//! `{exit, signal, processes, dropped, acquired: [{kind, via, what, count}],
+//! `{exit, signal, processes, dropped, unlisted, acquired: [{kind, via, what, count}],
 //!   leaked: [{kind, via, what, len, count, site, backtrace}]}`.
 
 use std::process::ExitCode;
@@ -82,6 +82,7 @@ mod imp {
             "signal": run.signal,
             "processes": run.reports.len(),
             "dropped": ledger::dropped(&run.reports),
+            "unlisted": ledger::unlisted(&run.reports),
             "acquired": ledger::acquired_json(&run.reports, args.only.as_deref()),
             "leaked": ledger::leaks_json(&mut sym, &held),
         });
@@ -154,6 +155,13 @@ mod imp {
             {
                 let _ = writeln!(out, "      #{i} {}", frame.as_str().unwrap_or(""));
             }
+        }
+        if report["unlisted"].as_u64().unwrap_or(0) > 0 {
+            let _ = writeln!(
+                out,
+                "note: {} process images could not list what they held (a thread held the ledger at exit, or the report was cut short)",
+                report["unlisted"]
+            );
         }
         if report["dropped"].as_u64().unwrap_or(0) > 0 {
             let _ = writeln!(

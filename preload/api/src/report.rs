@@ -173,6 +173,9 @@ pub struct Report {
     pub live: Vec<Resource>,
     /// Whether the report ended with its `end` line.
     pub complete: bool,
+    /// The ledger's lock could not be had when the report was written (a thread stopped
+    /// mid-update at exit): calls are counted, but nothing held is listed.
+    pub ledger_busy: bool,
 }
 
 /// What is wrong with a report's text.
@@ -215,6 +218,7 @@ impl Report {
             acquired: Vec::new(),
             live: Vec::new(),
             complete: false,
+            ledger_busy: false,
         };
         for (i, line) in lines.enumerate() {
             let mut words = line.split(' ');
@@ -284,6 +288,7 @@ impl Report {
                 what: unescape(w.get(7)?),
                 frames: parse_frames(w.get(8)?)?,
             }),
+            "busy" => self.ledger_busy = true,
             "end" => self.complete = true,
             _ => {}
         }
@@ -425,5 +430,7 @@ mod tests {
         let err = Report::parse("LGPRELOAD 1\npid x 1\n").unwrap_err();
         assert_eq!(err.to_string(), "line 2: malformed `pid` line");
         assert!(!Report::parse("LGPRELOAD 1\n").unwrap().complete);
+        let busy = Report::parse("LGPRELOAD 1\ncalls open=1\nbusy 1\nend\n").unwrap();
+        assert!(busy.ledger_busy && busy.complete && busy.live.is_empty());
     }
 }
