@@ -6,6 +6,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use libc::{c_int, c_void};
 use loadguard_preload_api::{Event, Fault, Kind, MAGIC, Op, escape_into};
 
+use super::guard::{SpinGuard, SpinLock};
 use super::ledger::{Entry, Ledger};
 use super::state::{self, Config, LOCAL_CALLS};
 use super::sys::{self, Cursor};
@@ -31,10 +32,10 @@ impl Sink for BufSink<'_> {
     }
 }
 
-/// Buffers 4 KiB on the stack, then writes to `fd`.
+/// Buffers 1 KiB on the stack, then writes to `fd`.
 pub struct FdSink {
     fd: c_int,
-    buf: [u8; 4096],
+    buf: [u8; 1024],
     len: usize,
 }
 
@@ -42,7 +43,7 @@ impl FdSink {
     pub fn new(fd: c_int) -> FdSink {
         FdSink {
             fd,
-            buf: [0; 4096],
+            buf: [0; 1024],
             len: 0,
         }
     }
@@ -159,19 +160,29 @@ unsafe extern "C" fn on_module(
     0
 }
 
-fn modules() -> Modules {
-    let mut modules = Modules {
-        list: [Module {
-            bias: 0,
-            lo: 0,
-            hi: 0,
-            name: core::ptr::null(),
-        }; MODULE_CAP],
-        len: 0,
-    };
+// SAFETY: the raw `name` pointers are the loader's module names, only read while the module
+// list is locked and its modules are loaded; nothing else in `Modules` is thread-bound.
+unsafe impl Send for Modules {}
+
+/// The module list, in a static rather than on the stack (it is 16 KiB, and a report can be
+/// written from an injection inside a signal handler running on a small alternate stack).
+static MODULES: SpinLock<Modules> = SpinLock::new(Modules {
+    list: [Module {
+        bias: 0,
+        lo: 0,
+        hi: 0,
+        name: core::ptr::null(),
+    }; MODULE_CAP],
+    len: 0,
+});
+
+/// The loaded modules, listed now.
+fn modules() -> SpinGuard<'static, Modules> {
+    let mut modules = MODULES.lock();
+    modules.len = 0;
     // SAFETY: `on_module` matches the callback type and only writes into `modules`, which
     // outlives the call. dl_iterate_phdr takes the loader's (recursive) lock, never malloc.
-    unsafe { libc::dl_iterate_phdr(Some(on_module), (&raw mut modules).cast::<c_void>()) };
+    unsafe { libc::dl_iterate_phdr(Some(on_module), (&raw mut *modules).cast::<c_void>()) };
     modules
 }
 
