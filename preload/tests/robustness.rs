@@ -463,3 +463,32 @@ fn exec_reports_the_descriptors_the_next_program_inherits() {
             .any(|r| r.event == Event::Exit && r.exe.ends_with("/true"))
     );
 }
+
+#[test]
+fn faults_injected_inside_a_handler_on_a_small_alternate_stack_are_survived() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = cc(dir.path(), "stress", &[]);
+    let data = data_file(dir.path());
+    // Every open of /dev/null (the handler's) fails: the injection path - backtrace and the
+    // first injection's report - runs on the handler's SIGSTKSZ stack; the main thread's
+    // opens of the data file are out of scope and succeed.
+    let env = [
+        (loadguard_preload_api::PLAN_ENV, "open@*=errno:EACCES"),
+        (loadguard_preload_api::ONLY_ENV, "/dev/null"),
+    ];
+    let t = traced(
+        &exe,
+        &["altstack", data.to_str().unwrap()],
+        preload().to_str().unwrap(),
+        &env,
+    );
+    assert_ok(&t, "ok altstack");
+    let injected: Vec<_> = t.reports.iter().flat_map(|r| &r.injected).collect();
+    assert!(!injected.is_empty() && injected.iter().all(|i| i.op == Op::Open));
+    // One report for the first injection, one at exit: not one per failed call.
+    assert_eq!(t.reports.len(), 2);
+    assert_eq!(
+        t.reports.iter().filter(|r| r.event == Event::Exit).count(),
+        1
+    );
+}

@@ -3,7 +3,7 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use loadguard_preload_api::{
     COUNTER_SLOTS, COUNTERS_ENV, DEPTH_ENV, Fault, INJECTED_SLOT, ONLY_ENV, Op, PLAN_ENV, Plan,
@@ -24,6 +24,9 @@ pub static LOCAL_CALLS: [AtomicU64; COUNTER_SLOTS] = [const { AtomicU64::new(0) 
 /// The pid the ledger belongs to: a process that sees another pid is a `vfork` or raw-`clone`
 /// child sharing (or holding a stale copy of) the tables, and passes every call through.
 pub static OWNER_PID: AtomicU32 = AtomicU32::new(0);
+
+/// Whether this process has written the report of its first injected fault.
+pub static FIRST_INJECTION_REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// The counter file shared by the process tree (`LOADGUARD_PRELOAD_COUNTERS`), null if none.
 static SHARED: AtomicPtr<AtomicU64> = AtomicPtr::new(core::ptr::null_mut());
@@ -266,4 +269,5 @@ pub fn reset_local_calls() {
     for c in &LOCAL_CALLS {
         c.store(0, Ordering::Relaxed);
     }
+    FIRST_INJECTION_REPORTED.store(false, Ordering::Relaxed);
 }

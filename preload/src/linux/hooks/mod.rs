@@ -47,8 +47,11 @@ fn decide(config: &Config, op: Op, eligible: bool) -> Option<Fault> {
     let frames = backtrace::capture();
     LEDGER.lock().injected(op, nth, fault, &frames);
     // Written now, not only at exit: a program that crashes on the failure writes no exit
-    // report, and where the failing call was made is what its crash is about.
-    report::write_file(config, Event::Request);
+    // report, and where the failing call was made is what its crash is about. Once per
+    // process: a plan failing every call would otherwise write a file per call.
+    if !state::FIRST_INJECTION_REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+        report::write_file(config, Event::Request);
+    }
     Some(fault)
 }
 
