@@ -134,10 +134,17 @@ fn children_are_followed_and_signals_are_passed_on() {
         .unwrap();
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 
-    // A command killed by a signal: loadguard reports it and exits 128 + the signal.
+    // A command killed by a signal: loadguard reports it, says why nothing was reported, and
+    // exits 128 + the signal.
     let out = loadguard(&["trace", "--json", "--", "sh", "-c", "kill -SEGV $$"]);
     assert_eq!(out.status.code(), Some(128 + 11));
     assert_eq!(json(&out)["signal"], 11);
+    assert_eq!(json(&out)["processes"], 0);
+    assert!(
+        stderr(&out).contains("no process of `sh -c kill -SEGV $$` reported"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

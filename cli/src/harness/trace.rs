@@ -75,6 +75,14 @@ mod imp {
             Ok(run) => run,
             Err(e) => return bad_input(&format!("cannot start `{}`: {}", e.program, e.error)),
         };
+        if run.reports.is_empty() {
+            eprintln!(
+                "loadguard trace: no process of `{}` reported to the preload: a statically linked or \
+                 setuid program does not load LD_PRELOAD libraries, and one that ends with _exit \
+                 or a signal writes no report",
+                args.command.join(" ")
+            );
+        }
         let mut sym = Symbolizer::new();
         let held = ledger::held(&run.reports);
         let report = json!({
