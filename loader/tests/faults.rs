@@ -161,14 +161,20 @@ fn locks_are_counted_and_released_with_the_region() {
     let b = loader
         .load(u64::try_from(LEN / 2).unwrap(), 100, &info)
         .unwrap();
-    assert_eq!(ledger.live(ResourceKind::MemoryLock), 2);
+    // Two ranges on distinct pages are two locks; under Miri the file is one page or two.
+    let both = ledger.live(ResourceKind::MemoryLock);
+    if LEN >= 3 * 4096 {
+        assert_eq!(both, 2);
+    } else {
+        assert!((1..=2).contains(&both), "{both}");
+    }
     // The same page again: counted, not locked twice.
     let again = loader.load(10, 20, &info).unwrap();
-    assert_eq!(ledger.live(ResourceKind::MemoryLock), 2);
+    assert_eq!(ledger.live(ResourceKind::MemoryLock), both);
     drop(a);
     assert_eq!(
         ledger.live(ResourceKind::MemoryLock),
-        2,
+        both,
         "the page stays locked while `again` needs it"
     );
     drop((b, again));

@@ -91,6 +91,17 @@ impl OsFile for RealFile {
         platform::read_at(&self.file, buf, offset)
     }
 
+    #[cfg(unix)]
+    fn read_at_uninit<'a>(
+        &self,
+        buf: &'a mut [std::mem::MaybeUninit<u8>],
+        offset: u64,
+    ) -> io::Result<&'a mut [u8]> {
+        // rustix's pread hands back the part the kernel wrote, initialised.
+        let (filled, _) = rustix::io::pread(&self.file, buf, offset)?;
+        Ok(filled)
+    }
+
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         platform::read(&self.file, buf)
     }

@@ -8,6 +8,11 @@ use crate::os::{FileKind, Mapping, Os, OsFile};
 use crate::region::{Backing, LoadPath, MapReason, ReadReason, Region};
 use crate::size;
 
+mod read;
+
+pub use read::LoadProgress;
+pub(crate) use read::{CHUNK, Observer, threads_for};
+
 /// Loads all of `file` as `opts` ask, recording which path was taken and why. A copy keeps
 /// `file` open as the pin of its identity; a mapping does not need the handle, which is closed.
 ///
@@ -17,6 +22,7 @@ pub(crate) fn load_whole(
     os: &StdArc<dyn Os>,
     file: Box<dyn OsFile>,
     opts: &LoadOptions,
+    observer: Observer<'_>,
 ) -> Result<Region> {
     let path = file.path().to_owned();
     let len = size::to_usize(file.key().len, "file size").map_err(|e| e.at(&path))?;
@@ -52,7 +58,7 @@ pub(crate) fn load_whole(
             }
         },
     };
-    let buf = file.read_range(0, len, opts.alignment, os.page_size())?;
+    let buf = read::read_whole(&*file, len, opts.alignment, os.page_size(), observer)?;
     let region = Region::new(
         os,
         &path,
