@@ -41,8 +41,8 @@ fn a_failed_map_falls_back_to_read_and_leaks_nothing() {
     assert_eq!(plan.injected(), 1);
     assert_eq!(
         ledger.live(ResourceKind::FileHandle),
-        1,
-        "the copy pins its file with the open handle"
+        0,
+        "handle closed after load"
     );
     assert_eq!(
         ledger.live(ResourceKind::Mapping),
@@ -267,10 +267,11 @@ fn real_os_open_map_and_drop_balance() {
     assert_eq!(ledger.live(ResourceKind::FileHandle), 0);
     assert_eq!(ledger.live(ResourceKind::Mapping), 1);
     assert_eq!(ledger.acquired(ResourceKind::FileHandle), 2);
-    // The safe default copies the ordinary file and pins it with its handle.
+    // The safe default copies the ordinary file, closes its handle, and pins its identity.
     let copied = registry.open(&path, &LoadOptions::new()).unwrap();
     assert_eq!(copied.load_path().name(), "read");
-    assert_eq!(ledger.live(ResourceKind::FileHandle), 1);
+    assert_eq!(ledger.live(ResourceKind::FileHandle), 0);
+    assert_eq!(ledger.live(ResourceKind::IdentityPin), usize::from(cfg!(unix)));
     drop((mapped, copied));
     ledger.assert_balanced();
 }

@@ -40,7 +40,7 @@ pub(crate) use unix as platform;
 pub(crate) use windows as platform;
 
 pub use key::{FileKey, FileKind};
-pub use mapping::{Immutable, Mapping};
+pub use mapping::{IdentityPin, Immutable, Mapping};
 pub use memory::MemoryOs;
 pub use real::RealOs;
 
@@ -233,6 +233,20 @@ pub trait OsFile: Send + Sync {
             }
         }
         Ok(())
+    }
+
+    /// Something that keeps this file's identity from being given to another file while it
+    /// lives, without keeping a descriptor open: on Unix a one-page `PROT_NONE` mapping of the
+    /// file (no byte of it can ever be read), which holds the inode as any mapping does, so its
+    /// number cannot be reused. The registry keeps one with every heap copy it shares by
+    /// identity. `Ok(None)` where identities are never reused (Windows file indexes carry a
+    /// sequence number; [`MemoryOs`] counts up) — the default.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the mapping.
+    fn pin(&self) -> Result<Option<IdentityPin>> {
+        Ok(None)
     }
 
     /// Fills all of `buf` from `offset` through [`read_at_uninit`](Self::read_at_uninit),

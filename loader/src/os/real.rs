@@ -106,6 +106,16 @@ impl OsFile for RealFile {
         platform::read(&self.file, buf)
     }
 
+    #[cfg(unix)]
+    fn pin(&self) -> Result<Option<super::IdentityPin>> {
+        if self.key.len == 0 {
+            return Ok(None); // nothing to map, and nothing to mistake: no bytes
+        }
+        let pin = platform::NoAccessMapping::new(&self.file)
+            .map_err(|e| Error::from_io("mmap(PROT_NONE)", &self.path, &e))?;
+        Ok(Some(super::IdentityPin::new(pin)))
+    }
+
     fn map_immutable(&self, len: usize) -> Result<Option<(Mapping, Immutable)>> {
         Mapping::map_if_immutable(&self.file, len)
             .map_err(|e| Error::from_io("mmap", &self.path, &e).with_arg("len", len))

@@ -10,7 +10,7 @@ use crate::aligned::AlignedBuf;
 use crate::error::{Error, Result};
 use crate::load::Observer;
 use crate::options::{LoadOptions, LockPolicy};
-use crate::os::{Advice, Mapping, Os, OsFile};
+use crate::os::{Advice, IdentityPin, Mapping, Os};
 use crate::sync::{self, Arc, AtomicU64, Mutex, Ordering, lock};
 
 mod locks;
@@ -32,10 +32,10 @@ pub(crate) struct Region {
     path: PathBuf,
     backing: Backing,
     load_path: LoadPath,
-    /// The open handle of a copied file, held so its inode cannot be freed and its number
-    /// reused by a new file while this copy can still be handed out by identity (a mapping
-    /// pins its file by itself). See [`crate::os::FileKey`].
-    _pin: Option<Box<dyn OsFile>>,
+    /// For a copied file: what keeps its inode from being freed and its number reused by a new
+    /// file while this copy can still be handed out by identity (a mapping pins its file by
+    /// itself). See [`crate::os::FileKey`] and [`crate::os::OsFile::pin`].
+    _pin: Option<IdentityPin>,
     /// How many live [`LockGuard`]s hold each page.
     locks: Mutex<PageCounts>,
     page: usize,
@@ -54,7 +54,7 @@ impl Region {
         path: &Path,
         backing: Backing,
         load_path: LoadPath,
-        pin: Option<Box<dyn OsFile>>,
+        pin: Option<IdentityPin>,
     ) -> Self {
         Self {
             page: os.page_size().max(1),

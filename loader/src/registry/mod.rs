@@ -4,9 +4,10 @@
 //! volume + file index, plus size and times), never by path, in a hash map. The registry holds
 //! no strong reference to a loaded file: each entry counts its sessions and is removed when the
 //! last one drops, so the map cannot grow without bound and the load goes away with its last
-//! user. While an entry lives it pins its file (a mapping does by itself; a copy keeps the
-//! file's handle open), so the file's inode cannot be freed and its number given to a new
-//! file that could be mistaken for it.
+//! user. While an entry lives it pins its file (a mapping does by itself; a copy keeps an
+//! [`IdentityPin`](crate::os::IdentityPin), a page of the file mapped with no access), so the
+//! file's inode cannot be freed and its number given to a new file that could be mistaken for
+//! it — and no entry holds a file descriptor.
 
 use std::fmt;
 use std::path::Path;
@@ -169,7 +170,7 @@ impl Registry {
             match &*cell {
                 Some(region) => region.clone(),
                 None => {
-                    let region = load::load_whole(&self.inner.os, file, opts, observer)?;
+                    let region = load::load_whole(&self.inner.os, &*file, opts, observer)?;
                     let region = Arc::new(region);
                     self.inner.table.loads.fetch_add(1, Ordering::Relaxed);
                     *cell = Some(region.clone());

@@ -9,7 +9,9 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use std::ops::Range;
 
-use crate::os::{Advice, FileKey, FileKind, Immutable, Mapping, Os, OsFile, Prefault};
+use crate::os::{
+    Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault,
+};
 use crate::sync::{Arc, Mutex, lock};
 
 /// An OS operation a [`FaultPlan`] can make fail.
@@ -264,6 +266,10 @@ impl OsFile for FaultyFile {
             Some(fault) => Err(io_error(fault).unwrap_or_else(|| io::ErrorKind::Other.into())),
             None => self.file.read_at(buf, offset),
         }
+    }
+
+    fn pin(&self) -> Result<Option<IdentityPin>> {
+        self.file.pin()
     }
 
     /// Counts (and fails) only a call that maps: a file the OS cannot prove immutable is not
