@@ -9,17 +9,22 @@
 //! 3. alloc + fill (+ seal) of a 64 MiB segment: a memfd buffer and a heap-provider buffer
 //!    against a plain `Vec<u8>`.
 //!
-//! Every comparison runs in interleaved paired rounds (A B, then B A, …) and reports the median
-//! of the per-round ratios, so drift in the machine's load hits both sides alike. The corpora
-//! are generated from fixed seeds: the same buffer sizes and the same queries on every run.
+//! Every comparison runs in interleaved paired rounds (`support/paired.rs`: A B, then B A, …)
+//! and reports the median of the per-round ratios, so drift in the machine's load hits both
+//! sides alike. The corpora are generated from fixed seeds: the same buffer sizes and the same
+//! queries on every run (the addresses are the allocator's).
 //!
-//! `cargo bench -p loadguard --bench shm`. Without `--bench` (e.g. `cargo test --all-targets`)
-//! it runs a small smoke version so test runs stay fast.
+//! `cargo bench -p loadguard --bench shm`; `LOADGUARD_BENCH_QUICK=1` runs it briefly (fewer
+//! rounds, same corpus). Without `--bench` (e.g. `cargo test --all-targets`) it runs a small
+//! smoke version so test runs stay fast.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use loadguard::shm::{Pool, PoolOptions, Provider};
+
+#[path = "support/paired.rs"]
+mod paired;
 
 struct Scale {
     buffers: usize,
@@ -37,9 +42,9 @@ fn main() {
             buffers: 10_000,
             find_probes: 100_000,
             scan_probes: 1_000,
-            rounds: 15,
+            rounds: paired::rounds(15),
             segment: 64 << 20,
-            fill_rounds: 7,
+            fill_rounds: paired::rounds(7),
         }
     } else {
         Scale {
@@ -66,37 +71,9 @@ fn rng(mut state: u64) -> impl FnMut(usize) -> usize {
     }
 }
 
-/// The median of `ratios` (sorted in place).
-fn median(ratios: &mut [f64]) -> f64 {
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
-}
-
-/// Runs `a` and `b` in `rounds` interleaved pairs (A B, B A, A B, …); each returns its time per
-/// operation. Returns the median of the per-round ratios b / a and the medians of each side.
-fn paired(
-    rounds: usize,
-    mut a: impl FnMut() -> f64,
-    mut b: impl FnMut() -> f64,
-) -> (f64, f64, f64) {
-    let (mut ratios, mut a_ns, mut b_ns) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let (ta, tb) = if round % 2 == 0 {
-            let ta = a();
-            (ta, b())
-        } else {
-            let tb = b();
-            (a(), tb)
-        };
-        ratios.push(tb / ta);
-        a_ns.push(ta);
-        b_ns.push(tb);
-    }
-    (median(&mut ratios), median(&mut a_ns), median(&mut b_ns))
-}
-
-fn per_op(elapsed: Duration, ops: usize) -> f64 {
-    elapsed.as_secs_f64() * 1e9 / f64::from(u32::try_from(ops).unwrap())
+/// The time of one of `ops` operations that took `elapsed` together.
+fn per_op(elapsed: Duration, ops: usize) -> Duration {
+    elapsed / u32::try_from(ops).unwrap()
 }
 
 /// Runs `work` on `threads` threads at once, each over its own share of `probes`, all
@@ -106,7 +83,7 @@ fn timed(
     threads: usize,
     probes: &[(*const u8, usize)],
     work: impl Fn(&[(*const u8, usize)]) -> usize + Sync,
-) -> f64 {
+) -> Duration {
     let chunk = probes.len() / threads;
     let barrier = std::sync::Barrier::new(threads);
     let runs: Vec<(usize, Duration)> = std::thread::scope(|s| {
@@ -186,13 +163,13 @@ fn find_vs_scan(scale: &Scale) {
         scale.buffers, scale.find_probes, scale.scan_probes, scale.rounds
     );
     for threads in [1, 2] {
-        let (ratio, find_ns, scan_ns) = paired(
+        // Times are per lookup (of all threads' lookups, by the wall clock); the ratio is how
+        // many lookups the pool answers in the time of one linear scan.
+        paired::compare(
+            &format!("  {threads} thread(s), per lookup: scan / find"),
+            ("scan", || timed(threads, &scan_probes, scan)),
+            ("find", || timed(threads, &find_probes, find)),
             scale.rounds,
-            || timed(threads, &find_probes, find),
-            || timed(threads, &scan_probes, scan),
-        );
-        println!(
-            "  {threads} thread(s): Pool::find {find_ns:>8.1} ns/lookup, linear scan {scan_ns:>9.1} ns/lookup, ratio scan/find {ratio:>7.1}x"
         );
     }
     drop(live);
@@ -216,48 +193,40 @@ fn alloc_free(scale: &Scale) {
         }
         per_op(start.elapsed(), cycles)
     };
-    let (ratio, empty_ns, full_ns) = paired(scale.rounds, || churn(&empty), || churn(&full));
-    println!(
-        "alloc + find + free of a 64-byte heap buffer ({cycles} per round, median of {} interleaved rounds):",
-        scale.rounds
-    );
-    println!(
-        "  empty pool {empty_ns:>9.1} ns, pool with {} live buffers {full_ns:>9.1} ns, ratio {ratio:>6.1}x",
-        live.len()
+    println!("alloc + find + free of a 64-byte heap buffer ({cycles} per round):");
+    paired::compare(
+        &format!("  pool of {} / empty pool", live.len()),
+        ("full", || churn(&full)),
+        ("empty", || churn(&empty)),
+        scale.rounds,
     );
 }
 
 fn alloc_fill(scale: &Scale) {
     let len = scale.segment;
     println!(
-        "alloc + fill of a {} MiB segment (median of {} interleaved rounds, ratio to Vec<u8>):",
-        len >> 20,
-        scale.fill_rounds
+        "alloc + fill of a {} MiB segment, against a Vec<u8>:",
+        len >> 20
     );
     let vec = || {
         let start = Instant::now();
         let mut buf = vec![0u8; len];
         fill(&mut buf);
         black_box(&buf[..]);
-        per_op(start.elapsed(), 1)
+        start.elapsed()
     };
     let heap = Pool::with_options(PoolOptions::new().providers([Provider::Heap]));
-    let report = |what: &str, (ratio, _, ns): (f64, f64, f64)| {
-        let gib_s = f64::from(u32::try_from(len >> 20).unwrap()) / 1024.0 / (ns / 1e9);
-        println!(
-            "  {what:<28}{ratio:>6.2}x Vec's time  ({:>7.1} ms, {gib_s:>5.2} GiB/s)",
-            ns / 1e6
-        );
-    };
-    report(
-        "heap provider (Pool)",
-        paired(scale.fill_rounds, vec, || {
+    paired::compare(
+        "  heap provider (Pool) / Vec",
+        ("pool", || {
             let start = Instant::now();
             let mut buf = heap.alloc(len).unwrap();
             fill(&mut buf);
             black_box(&buf[..]);
-            per_op(start.elapsed(), 1)
+            start.elapsed()
         }),
+        ("vec", vec),
+        scale.fill_rounds,
     );
     if cfg!(any(target_os = "linux", target_os = "android")) {
         let memfd = Pool::with_options(
@@ -265,26 +234,30 @@ fn alloc_fill(scale: &Scale) {
                 .providers([Provider::Memfd])
                 .fallback(false),
         );
-        report(
-            "memfd (Pool)",
-            paired(scale.fill_rounds, vec, || {
+        paired::compare(
+            "  memfd (Pool) / Vec",
+            ("memfd", || {
                 let start = Instant::now();
                 let mut buf = memfd.alloc(len).unwrap();
                 fill(&mut buf);
                 black_box(&buf[..]);
-                per_op(start.elapsed(), 1)
+                start.elapsed()
             }),
+            ("vec", vec),
+            scale.fill_rounds,
         );
-        report(
-            "memfd + seal (Pool)",
-            paired(scale.fill_rounds, vec, || {
+        paired::compare(
+            "  memfd + seal (Pool) / Vec",
+            ("sealed", || {
                 let start = Instant::now();
                 let mut buf = memfd.alloc(len).unwrap();
                 fill(&mut buf);
                 let sealed = buf.seal().unwrap();
                 black_box(&sealed[..]);
-                per_op(start.elapsed(), 1)
+                start.elapsed()
             }),
+            ("vec", vec),
+            scale.fill_rounds,
         );
     }
 }

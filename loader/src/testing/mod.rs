@@ -30,12 +30,14 @@
 pub mod guide {}
 
 pub mod child;
+mod dylib;
 pub(crate) mod faults;
 mod ledger;
 #[cfg(feature = "testing")]
 pub mod model;
 mod shm;
 
-pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs, FaultySymbols};
+pub use dylib::{FaultyLinker, TrackedLinker};
+pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs};
 pub use ledger::{Acquisition, Leaks, Ledger, Receipt, ResourceKind, TrackedOs};
 pub use shm::{FaultyShm, TrackedShm};
