@@ -28,7 +28,8 @@ fn valid_files_print_a_table_or_json_and_exit_zero() {
     for (name, format) in [
         ("basic.safetensors", "safetensors"),
         ("basic.gguf", "gguf"),
-        ("basic.pte", "pte"),
+        ("executorch/linear_xnnpack.pte", "pte"),
+        ("executorch/linear_external.ptd", "ptd"),
     ] {
         let path = fixture(name);
         let path = path.to_str().unwrap();
@@ -60,16 +61,84 @@ fn malformed_files_exit_non_zero_with_the_error() {
     assert_eq!(code, 1);
     assert!(stdout.is_empty());
     assert!(
-        stderr.contains("gg_overlap.gguf") && stderr.contains("tensors overlap"),
+        stderr.contains("gg_overlap.gguf") && stderr.contains("tensor data out of order"),
         "{stderr}"
     );
+    // The lenient rules accept ggml's layout rule away, and still refuse the overlap.
+    let (code, _, stderr) = inspect(&[path, "--lenient"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("tensors overlap"), "{stderr}");
     let (code, stdout, _) = inspect(&[path, "--json"]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["error"]["rule"], "Overlap");
+    assert_eq!(v["error"]["rule"], "TensorOrder");
     assert_eq!(v["error"]["format"], "gguf");
     assert!(v["error"]["offset"].is_u64());
     let (code, _, stderr) = inspect(&["/nonexistent/model.gguf"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("/nonexistent/model.gguf"), "{stderr}");
+}
+
+#[test]
+fn non_models_are_errors_unless_raw_is_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let lfs = dir.path().join("model.safetensors");
+    std::fs::write(
+        &lfs,
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 1024\n",
+    )
+    .unwrap();
+    let lfs = lfs.to_str().unwrap();
+    let (code, stdout, stderr) = inspect(&[lfs]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("Git LFS pointer"), "{stderr}");
+    let (_, stdout, _) = inspect(&[lfs, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["error"]["rule"], "Unrecognized");
+    assert_eq!(v["error"]["looks_like"], "GitLfsPointer");
+    assert_eq!(v["error"]["expected"], "safetensors");
+    let (code, stdout, _) = inspect(&[lfs, "--format", "raw", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["format"], "raw");
+    let empty = dir.path().join("empty.gguf");
+    std::fs::write(&empty, b"").unwrap();
+    let (code, _, stderr) = inspect(&[empty.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("an empty file"), "{stderr}");
+}
+
+/// A safetensors file whose one tensor has a 70,000-character name with a terminal escape
+/// sequence in it: the report neither panics (a column width past what `format!` allows) nor
+/// prints the escape raw.
+#[test]
+fn hostile_names_are_escaped_and_never_panic() {
+    let name = format!("\u{1b}]0;pwned\u{7}{}", "n".repeat(70_000));
+    let header = format!(
+        r#"{{{}:{{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}}}"#,
+        serde_json::to_string(&name).unwrap()
+    );
+    let mut file = u64::try_from(header.len()).unwrap().to_le_bytes().to_vec();
+    file.extend_from_slice(header.as_bytes());
+    file.push(0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.safetensors");
+    std::fs::write(&path, file).unwrap();
+    let (code, stdout, stderr) = inspect(&[path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "raw escape printed"
+    );
+    assert!(
+        stdout.contains("\\u{1b}]0;pwned\\u{7}"),
+        "{}",
+        &stdout[..400]
+    );
+    assert!(stdout.lines().all(|l| l.chars().count() < 400));
+    let (code, stdout, _) = inspect(&[path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["tensors"][0]["name"], name.as_str());
 }

@@ -17,6 +17,7 @@ pub mod dylib;
 pub mod error;
 pub mod format;
 mod load;
+mod model;
 pub mod options;
 pub mod os;
 mod read;
@@ -33,9 +34,9 @@ pub mod testing;
 pub use aligned::AlignedBuf;
 pub use data::{DataLoader, FileLoader, MappedLoader, MemoryLoader, SegmentInfo, SegmentKind};
 pub use error::{Error, OsError, OsFailure, Result};
-pub use format::{Format, Model};
 /// `os_call!` (OS error context at the failing call) and `#[derive(ApiTable)]`.
 pub use loadguard_macros::{ApiTable, os_call};
+pub use model::{Model, TensorView};
 pub use options::{LoadMode, LoadOptions, LockPolicy};
 pub use region::{LoadPath, ReadReason, Region};
 pub use registry::Registry;

@@ -31,6 +31,7 @@ pub mod guide {}
 
 pub mod child;
 pub(crate) mod faults;
+pub mod formats;
 mod ledger;
 #[cfg(feature = "testing")]
 pub mod model;
