@@ -142,3 +142,37 @@ fn hostile_names_are_escaped_and_never_panic() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["tensors"][0]["name"], name.as_str());
 }
+
+/// Every file of the adversarial corpus, rendered as `inspect` renders it: no panic, no raw
+/// control character from the file in the human report, JSON that parses.
+#[test]
+fn the_adversarial_corpus_renders() {
+    use loadguard::os::MemoryOs;
+    use loadguard::{Model, Registry};
+    use loadguard_cli::report;
+    let dir = fixture("adversarial");
+    let mut rendered = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "py" || e == "txt") {
+            continue;
+        }
+        let fs = MemoryOs::new();
+        fs.write(&path, std::fs::read(&path).unwrap());
+        let (text, json) = match Model::open(&Registry::with_os(fs), &path) {
+            Ok(m) => (report::to_text(&m), report::pretty(&report::to_json(&m))),
+            Err(e) => (
+                report::error_text(&e),
+                report::pretty(&report::error_json(&e)),
+            ),
+        };
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{}: raw control character",
+            path.display()
+        );
+        serde_json::from_str::<serde_json::Value>(&json).unwrap();
+        rendered += 1;
+    }
+    assert!(rendered >= 100, "{rendered}");
+}

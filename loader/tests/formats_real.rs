@@ -19,7 +19,9 @@ use loadguard::{Model, Registry};
 use serde_json::Value;
 
 fn dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(sub)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(sub)
 }
 
 fn json(path: &Path) -> Value {
@@ -50,7 +52,11 @@ fn check_program(name: &str) {
     let Details::Pte(p) = info.details() else {
         panic!("{name}: not a program")
     };
-    assert_eq!(u64::from(p.version), theirs["version"].as_u64().unwrap(), "{name}");
+    assert_eq!(
+        u64::from(p.version),
+        theirs["version"].as_u64().unwrap(),
+        "{name}"
+    );
     let base = p.segment_data.as_ref().map_or(0, |r| r.start);
     let segs = theirs["segments"].as_array().unwrap();
     assert_eq!(p.segments.len(), segs.len(), "{name}");
@@ -61,7 +67,12 @@ fn check_program(name: &str) {
     let offsets = u64s(&theirs["constant_segment"]["offsets"]);
     assert_eq!(p.constants.len(), offsets.len(), "{name}");
     if let Some(seg) = offsets.first().map(|_| {
-        let i = usize::try_from(theirs["constant_segment"]["segment_index"].as_u64().unwrap()).unwrap();
+        let i = usize::try_from(
+            theirs["constant_segment"]["segment_index"]
+                .as_u64()
+                .unwrap(),
+        )
+        .unwrap();
         p.segments[i]
     }) {
         for (c, off) in p.constants.iter().zip(&offsets) {
@@ -83,8 +94,16 @@ fn check_program(name: &str) {
             .map(|d| d["id"].as_str().unwrap())
             .collect();
         assert_eq!(ours.delegates, ids, "{name}");
-        assert_eq!(ours.values as usize, t["values"].as_array().unwrap().len(), "{name}");
-        assert_eq!(ours.operators as usize, t["operators"].as_array().unwrap().len(), "{name}");
+        assert_eq!(
+            ours.values as usize,
+            t["values"].as_array().unwrap().len(),
+            "{name}"
+        );
+        assert_eq!(
+            ours.operators as usize,
+            t["operators"].as_array().unwrap().len(),
+            "{name}"
+        );
         let instructions: usize = t["chains"]
             .as_array()
             .unwrap()
@@ -109,13 +128,24 @@ fn check_program(name: &str) {
     assert_eq!(p.named_data, named, "{name}");
     // Constant tensors: each inside its constant slot, with the bytes its shape needs.
     for t in info.tensors() {
-        assert!(p.constants.iter().any(|c| c.offset == t.offset && c.len >= t.len), "{name}: {}", t.name);
+        assert!(
+            p.constants
+                .iter()
+                .any(|c| c.offset == t.offset && c.len >= t.len),
+            "{name}: {}",
+            t.name
+        );
     }
 }
 
 #[test]
 fn programs_match_executorchs_own_reader() {
-    for name in ["add_portable", "linear_portable", "linear_xnnpack", "linear_external"] {
+    for name in [
+        "add_portable",
+        "linear_portable",
+        "linear_xnnpack",
+        "linear_external",
+    ] {
         check_program(name);
     }
     // The XNNPACK program delegates its whole graph; its blob is a segment.
@@ -124,7 +154,9 @@ fn programs_match_executorchs_own_reader() {
         &std::fs::read(dir("executorch").join("linear_xnnpack.pte")).unwrap(),
     )
     .unwrap();
-    let Details::Pte(p) = info.details() else { panic!() };
+    let Details::Pte(p) = info.details() else {
+        panic!()
+    };
     assert_eq!(p.plans[0].delegates, ["XnnpackBackend"]);
 }
 
@@ -135,12 +167,20 @@ fn portable_constants_are_tensors_of_the_right_bytes() {
     let weights: Vec<_> = m.tensors().cloned().collect();
     assert_eq!(weights.len(), 2, "{weights:?}");
     let shapes: Vec<Vec<u64>> = weights.iter().map(|t| t.shape()).collect();
-    assert!(shapes.contains(&vec![3, 4]) && shapes.contains(&vec![3]), "{shapes:?}");
+    assert!(
+        shapes.contains(&vec![3, 4]) && shapes.contains(&vec![3]),
+        "{shapes:?}"
+    );
     for t in &weights {
         let view = m.tensor(&t.name).unwrap();
         assert_eq!(view.dtype().name(), "Float");
         if cfg!(target_endian = "little") && view.bytes().as_ptr().addr() % 4 == 0 {
-            assert!(view.as_slice::<f32>().unwrap().iter().all(|x| x.is_finite()));
+            assert!(
+                view.as_slice::<f32>()
+                    .unwrap()
+                    .iter()
+                    .all(|x| x.is_finite())
+            );
         }
     }
 }
@@ -150,7 +190,9 @@ fn named_data_matches_flatc_and_lists_tensors() {
     let path = dir("executorch").join("linear_external.ptd");
     let theirs = json(&dir("executorch").join("linear_external.ptd.json"));
     let m = model(&path);
-    let Details::Ptd(p) = m.info().details() else { panic!() };
+    let Details::Ptd(p) = m.info().details() else {
+        panic!()
+    };
     let base = p.segment_data.offset;
     let segs = theirs["segments"].as_array().unwrap();
     assert_eq!(p.segments.len(), segs.len());
@@ -163,7 +205,11 @@ fn named_data_matches_flatc_and_lists_tensors() {
         let t = m.tensor(key).unwrap_or_else(|| panic!("{key}"));
         let seg = usize::try_from(entry["segment_index"].as_u64().unwrap()).unwrap();
         assert_eq!(t.range().start, p.segments[seg].offset, "{key}");
-        assert_eq!(t.dims(), &u64s(&entry["tensor_layout"]["sizes"])[..], "{key}");
+        assert_eq!(
+            t.dims(),
+            &u64s(&entry["tensor_layout"]["sizes"])[..],
+            "{key}"
+        );
         assert_eq!(t.dtype().name(), "Float");
     }
     // The program that uses it names the same keys.
@@ -183,7 +229,10 @@ fn named_data_matches_flatc_and_lists_tensors() {
     for fqn in fqns {
         assert!(m.tensor(fqn).is_some(), "{fqn} not in the .ptd");
     }
-    assert!(program.tensors().is_empty(), "external weights are not in the program");
+    assert!(
+        program.tensors().is_empty(),
+        "external weights are not in the program"
+    );
 }
 
 // ------------------------------------------------------------------ GGUF
@@ -230,17 +279,33 @@ fn value_json(v: &GgufValue) -> Value {
 fn check_gguf(path: &Path, dump: &Value) {
     let m = model(path);
     let info: &ModelInfo = m.info();
-    let Details::Gguf(h) = info.details() else { panic!() };
+    let Details::Gguf(h) = info.details() else {
+        panic!()
+    };
     let name = path.display();
-    assert_eq!(u64::from(h.version), dump["version"].as_u64().unwrap(), "{name}");
+    assert_eq!(
+        u64::from(h.version),
+        dump["version"].as_u64().unwrap(),
+        "{name}"
+    );
     let kvs = dump["kv"].as_array().unwrap();
     assert_eq!(h.kvs.len(), kvs.len(), "{name}");
     for (kv, t) in h.kvs.iter().zip(kvs) {
         assert_eq!(kv.key, t["key"].as_str().unwrap(), "{name}");
-        assert_eq!(type_name(kv.value.value_type()), t["type"].as_str().unwrap(), "{name}: {}", kv.key);
+        assert_eq!(
+            type_name(kv.value.value_type()),
+            t["type"].as_str().unwrap(),
+            "{name}: {}",
+            kv.key
+        );
         match &kv.value {
             GgufValue::Array(a) => {
-                assert_eq!(type_name(a.item_type), t["item_type"].as_str().unwrap(), "{name}: {}", kv.key);
+                assert_eq!(
+                    type_name(a.item_type),
+                    t["item_type"].as_str().unwrap(),
+                    "{name}: {}",
+                    kv.key
+                );
                 assert_eq!(a.len, t["len"].as_u64().unwrap(), "{name}: {}", kv.key);
                 if a.len > 0 {
                     let first = m.gguf_array(a).next().unwrap().unwrap();
@@ -264,11 +329,17 @@ fn check_gguf(path: &Path, dump: &Value) {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "two vocabularies of 30,000 strings: minutes under Miri")]
+#[cfg_attr(
+    miri,
+    ignore = "two vocabularies of 30,000 strings: minutes under Miri"
+)]
 fn committed_vocab_files_match_gguf_py() {
     for name in ["ggml-vocab-bert-bge.gguf", "ggml-vocab-llama-spm.gguf"] {
         let path = dir("gguf-vocab").join(name);
-        check_gguf(&path, &json(&dir("gguf-vocab").join(format!("{name}.json"))));
+        check_gguf(
+            &path,
+            &json(&dir("gguf-vocab").join(format!("{name}.json"))),
+        );
     }
 }
 

@@ -51,8 +51,7 @@ fn format_inputs_keep_the_invariants() {
         ("gguf", Some(Format::Gguf)),
         ("pte", Some(Format::Pte)),
         ("ptd", Some(Format::Ptd)),
-        ("flatbuffer", Some(Format::Pte)),
-        ("formats", None),
+        ("inspect_report", None),
     ] {
         for file in inputs(target) {
             let data = fs::read(&file).unwrap();

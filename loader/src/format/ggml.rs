@@ -21,11 +21,17 @@ pub struct GgmlType {
 }
 
 impl GgmlType {
+    /// Whether a row of `ne0` elements is a whole number of blocks.
+    #[must_use]
+    pub fn whole_blocks(&self, ne0: u64) -> bool {
+        ne0 % self.block_size == 0
+    }
+
     /// Bytes taken by a row of `ne0` elements, or `None` when `ne0` is not a whole number of
-    /// blocks.
+    /// blocks ([`whole_blocks`](Self::whole_blocks)) or the size overflows `u64`.
     #[must_use]
     pub fn row_bytes(&self, ne0: u64) -> Option<u64> {
-        if ne0 % self.block_size != 0 {
+        if !self.whole_blocks(ne0) {
             return None;
         }
         (ne0 / self.block_size).checked_mul(self.type_size)

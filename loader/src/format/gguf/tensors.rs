@@ -182,14 +182,21 @@ fn byte_len(
         return Err(overflow());
     }
     let ne0 = dims.first().copied().unwrap_or(1);
-    let row = ty.row_bytes(ne0).ok_or_else(|| {
-        ctx.err(
+    if !ty.whole_blocks(ne0) {
+        return Err(ctx.err(
             at,
             Rule::BlockSize,
             format!(
                 "tensor {name:?}: dims[0] = {ne0} is not a multiple of the {} block size {}",
                 ty.name, ty.block_size
             ),
+        ));
+    }
+    let row = ty.row_bytes(ne0).ok_or_else(|| {
+        ctx.err(
+            at,
+            Rule::SizeOverflow,
+            format!("byte size of a row of tensor {name:?} overflows"),
         )
     })?;
     let rows = dims
