@@ -176,3 +176,46 @@ fn the_adversarial_corpus_renders() {
     }
     assert!(rendered >= 100, "{rendered}");
 }
+
+/// A safetensors shard index: every tensor of every shard in `tensors` (with its `file`), and
+/// `shards` listing each shard with its tensor count; the human form lists the shards.
+#[test]
+fn a_shard_index_lists_every_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let shard = |name: &str| {
+        let header = format!(r#"{{"{name}":{{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}}}"#);
+        let mut f = u64::try_from(header.len()).unwrap().to_le_bytes().to_vec();
+        f.extend_from_slice(header.as_bytes());
+        f.extend_from_slice(&[1, 2]);
+        f
+    };
+    std::fs::write(dir.path().join("s-1.safetensors"), shard("a")).unwrap();
+    std::fs::write(dir.path().join("s-2.safetensors"), shard("b")).unwrap();
+    let index = dir.path().join("m.safetensors.index.json");
+    std::fs::write(
+        &index,
+        r#"{"metadata": {"total_size": 4}, "weight_map": {"a": "s-1.safetensors", "b": "s-2.safetensors"}}"#,
+    )
+    .unwrap();
+    let index = index.to_str().unwrap();
+    let (code, stdout, stderr) = inspect(&[index, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["format"], "safetensors");
+    assert_eq!(v["tensors"][1]["name"], "b");
+    assert_eq!(v["tensors"][1]["file"], "s-2.safetensors");
+    assert_eq!(v["shards"].as_array().unwrap().len(), 2);
+    assert_eq!(v["shards"][0]["tensors"], 1);
+    assert!(
+        v["shards"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("s-1.safetensors")
+    );
+    let (code, stdout, _) = inspect(&[index]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("shards:   2") && stdout.contains("s-2.safetensors (1 tensors)"),
+        "{stdout}"
+    );
+}
