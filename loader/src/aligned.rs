@@ -15,9 +15,21 @@ use crate::error::{Error, Result};
 use crate::size::Alignment;
 
 /// A heap buffer of `len` zeroed bytes whose start is a multiple of its alignment.
+///
+/// ```
+/// use loadguard::{AlignedBuf, Alignment};
+///
+/// let mut buf = AlignedBuf::zeroed(100, Alignment::new(4096)?, "scratch".as_ref())?;
+/// assert_eq!(buf.as_ptr().addr() % 4096, 0);
+/// buf[..5].copy_from_slice(b"hello");
+/// assert_eq!(&buf[..5], b"hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct AlignedBuf {
     ptr: NonNull<u8>,
     len: usize,
+    /// Bytes allocated: `len`, or `len` rounded up to whole pages by [`AlignedBuf::zeroed_pages`].
+    cap: usize,
     align: Alignment,
 }
 
@@ -27,29 +39,64 @@ unsafe impl Send for AlignedBuf {}
 unsafe impl Sync for AlignedBuf {}
 
 impl AlignedBuf {
-    /// Allocates `len` zeroed bytes aligned to `align`. Failure to allocate is an error (op
-    /// `alloc`, naming `path` and the size), never an abort.
+    /// Allocates `len` zeroed bytes aligned to `align`.
+    ///
+    /// # Errors
+    ///
+    /// Failure to allocate is an error (op `alloc`, naming `path` and the size), never an abort.
+    #[track_caller]
     pub fn zeroed(len: usize, align: Alignment, path: &Path) -> Result<Self> {
-        if len == 0 {
+        let _site = crate::callsite::enter();
+        Self::alloc(len, len, align, path)
+    }
+
+    /// Allocates `len` zeroed bytes that start on a page boundary (or `align`, if larger) and
+    /// own every page they touch: the allocation is rounded up to whole `page`-byte pages, so
+    /// locking the buffer's pages (`mlock` rounds to pages) never locks, or later unlocks,
+    /// anyone else's memory. `page` must be a power of two.
+    ///
+    /// # Errors
+    ///
+    /// As [`zeroed`](Self::zeroed); a `page` that is not a power of two is a size error.
+    #[track_caller]
+    pub fn zeroed_pages(len: usize, align: Alignment, page: usize, path: &Path) -> Result<Self> {
+        let _site = crate::callsite::enter();
+        let page = Alignment::new(page).map_err(|e| e.at(path))?;
+        let cap = page
+            .align_up(crate::size::to_u64(len))
+            .and_then(|cap| crate::size::to_usize(cap, "buffer size"))
+            .map_err(|e| e.at(path))?;
+        Self::alloc(len, cap, align.max(page), path)
+    }
+
+    fn alloc(len: usize, cap: usize, align: Alignment, path: &Path) -> Result<Self> {
+        if cap == 0 {
             // A dangling pointer at the alignment itself is non-null and aligned, which is all
             // an empty slice needs; nothing is allocated and nothing will be freed.
             let ptr = NonNull::new(std::ptr::without_provenance_mut(align.get()));
             let ptr = ptr.unwrap_or(NonNull::dangling());
-            return Ok(Self { ptr, len, align });
+            return Ok(Self {
+                ptr,
+                len,
+                cap,
+                align,
+            });
         }
-        let layout = Layout::from_size_align(len, align.get()).map_err(|_| {
+        let oom = || {
             Error::from_io("alloc", path, &io::ErrorKind::OutOfMemory.into())
                 .with_arg("len", len)
                 .with_arg("align", align.get())
-        })?;
-        // SAFETY: `layout` has a non-zero size (len > 0 checked above).
+        };
+        let layout = Layout::from_size_align(cap, align.get()).map_err(|_| oom())?;
+        // SAFETY: `layout` has a non-zero size (cap > 0 checked above).
         let raw = unsafe { alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(raw).ok_or_else(|| {
-            Error::from_io("alloc", path, &io::ErrorKind::OutOfMemory.into())
-                .with_arg("len", len)
-                .with_arg("align", align.get())
-        })?;
-        Ok(Self { ptr, len, align })
+        let ptr = NonNull::new(raw).ok_or_else(oom)?;
+        Ok(Self {
+            ptr,
+            len,
+            cap,
+            align,
+        })
     }
 
     /// The buffer's alignment.
@@ -62,8 +109,9 @@ impl AlignedBuf {
 impl Deref for AlignedBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // SAFETY: `ptr` points to `len` initialised (zeroed, then written) bytes owned by self,
-        // or is a dangling aligned pointer with `len == 0`; the borrow ties the slice to self.
+        // SAFETY: `ptr` points to `cap >= len` initialised (zeroed, then written) bytes owned by
+        // self, or is a dangling aligned pointer with `len == 0`; the borrow ties the slice to
+        // self.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
@@ -83,15 +131,16 @@ impl AsRef<[u8]> for AlignedBuf {
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
-        if self.len == 0 {
+        if self.cap == 0 {
             return;
         }
-        // SAFETY: allocated in `zeroed` with exactly this size and alignment, and not freed
-        // before (only `Drop` frees, once).
+        // SAFETY: allocated in `alloc` with exactly this size (`cap`) and alignment, which
+        // `Layout::from_size_align` accepted then, and not freed before (only `Drop` frees,
+        // once).
         unsafe {
             alloc::dealloc(
                 self.ptr.as_ptr(),
-                Layout::from_size_align_unchecked(self.len, self.align.get()),
+                Layout::from_size_align_unchecked(self.cap, self.align.get()),
             );
         }
     }
@@ -125,6 +174,23 @@ mod tests {
                 assert!(buf.iter().all(|&b| b == 7));
             }
         }
+    }
+
+    #[test]
+    fn page_buffers_own_whole_pages() {
+        let page = 4096;
+        for len in [0, 1, 4096, 4097] {
+            let buf =
+                AlignedBuf::zeroed_pages(len, Alignment::DEFAULT, page, Path::new("p")).unwrap();
+            assert_eq!(buf.len(), len);
+            assert_eq!(buf.cap, len.div_ceil(page) * page);
+            assert_eq!(buf.alignment().get(), page);
+            assert_eq!(buf.as_ptr().addr() % page, 0);
+        }
+        let big = Alignment::new(1 << 16).unwrap();
+        let buf = AlignedBuf::zeroed_pages(10, big, page, Path::new("p")).unwrap();
+        assert_eq!(buf.alignment(), big);
+        assert!(AlignedBuf::zeroed_pages(10, big, 3000, Path::new("p")).is_err());
     }
 
     #[test]

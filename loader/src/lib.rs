@@ -7,39 +7,40 @@
 //! - [`size`] is the only way sizes cross between `u64` and `usize`.
 //! - [`Error`] names the operation, path, OS error (captured at the failing call) and call site.
 
+/// The README's library example compiles (it is not run: it needs a model file).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExample;
+
 // Lets the proc macros of `loadguard-macros` name `::loadguard::…` from inside this crate too.
 extern crate self as loadguard;
 
-pub mod aligned;
+mod aligned;
 mod callsite;
 pub mod data;
 pub mod dylib;
-pub mod error;
+mod error;
 pub mod format;
 mod load;
 mod model;
-pub mod options;
+mod options;
 pub mod os;
-mod read;
-pub mod region;
-pub mod registry;
-pub mod segment;
-pub mod session;
+mod region;
+mod registry;
+mod segment;
 pub mod shm;
-pub mod size;
+mod size;
 pub(crate) mod sync;
 #[cfg(any(test, loom, fuzzing, feature = "testing"))]
 pub mod testing;
 
 pub use aligned::AlignedBuf;
-pub use data::{DataLoader, FileLoader, MappedLoader, MemoryLoader, SegmentInfo, SegmentKind};
 pub use error::{Error, OsError, OsFailure, Result};
 /// `os_call!` (OS error context at the failing call) and `#[derive(ApiTable)]`.
 pub use loadguard_macros::{ApiTable, os_call};
 pub use model::{Model, TensorView};
 pub use options::{LoadMode, LoadOptions, LockPolicy};
-pub use region::{LoadPath, ReadReason, Region};
-pub use registry::Registry;
+pub use region::{LoadPath, MapReason, ReadReason};
+pub use registry::{Registry, Session};
 pub use segment::Segment;
-pub use session::Session;
-pub use size::Alignment;
+pub use size::{Alignment, SizeError};

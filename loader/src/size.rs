@@ -45,7 +45,7 @@ impl SizeError {
     pub fn at(self, path: impl Into<PathBuf>) -> Error {
         Error::Size {
             path: path.into(),
-            source: self,
+            error: self,
         }
     }
 }

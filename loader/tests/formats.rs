@@ -78,7 +78,7 @@ fn every_broken_fixture_names_its_rule_and_offset() {
             assert_eq!(err.offset, *offset, "{name}: {err}");
         }
         assert!(
-            err.offset <= loadguard::size::to_u64(bytes.len()),
+            err.offset <= u64::try_from(bytes.len()).unwrap(),
             "{name}: {err}"
         );
         assert_eq!(err.path, Path::new(name));

@@ -18,9 +18,19 @@ mod report;
 mod strategy;
 
 /// Arguments of `loadguard sessions`.
+///
+/// The command maps FILE to measure the shared mapping: it takes loadguard's `unsafe`
+/// `LoadOptions::assume_immutable` on the user's behalf, whose contract the help states.
 #[derive(clap::Args)]
+#[command(
+    after_help = "FILE is mapped to measure the shared mapping (in --mode auto and map): \
+the command accepts loadguard's LoadOptions::assume_immutable contract on your behalf, so FILE \
+must not be written or truncated by anyone while the command runs. A truncated file can kill \
+the command with SIGBUS; --mode read copies it instead. The --demo sample lives in a private \
+temporary directory."
+)]
 pub struct Args {
-    /// The file to open (omit with --demo).
+    /// The file to open (omit with --demo). Must not change while the command runs: see below.
     #[arg(required_unless_present = "demo")]
     file: Option<PathBuf>,
     /// Number of sessions.

@@ -142,7 +142,7 @@ impl<'a> Resolver<'a> {
             Err(os) => {
                 let mut failure = OsFailure::new(self.source.lookup_op(), self.source.path(), os)
                     .arg("symbol", symbol);
-                failure.location = self.location;
+                failure.location = Some(self.location);
                 Err(Error::from(failure))
             }
         }

@@ -189,8 +189,8 @@ fn dylib_missing_required_symbol_names_symbol_library_and_text() {
     assert_eq!(failure.path, Path::new("/fake/libdriver.so"));
     assert_eq!(failure.args, [("symbol", "drv_gone".to_owned())]);
     assert_eq!(
-        failure.location.line(),
-        line,
+        failure.location.map(|l| l.line()),
+        Some(line),
         "located where the load was asked for"
     );
     let shown = err.to_string();
@@ -372,15 +372,14 @@ fn dylib_os_call_captures_errno_op_args_and_call_site() {
     let failure = err.os_failure().unwrap();
     assert_eq!(failure.op, "close");
     assert_eq!(failure.os.code(), Some(BAD_CLOSE_CODE));
-    assert_eq!(
-        failure.location.line(),
-        line,
-        "the os_call! line, not the error module's"
-    );
+    // Built inside loadguard's own sources, outside any user operation: no location is shown
+    // (a user's own os_call! is located at its line: loader/tests/registry_fs.rs).
+    let _ = line;
+    assert_eq!(failure.location, None);
     assert_eq!(
         err.to_string(),
         format!(
-            "close /m/a.bin (fd=-1, attempt=1): {} at loader/src/dylib/tests.rs:{line}:18",
+            "close /m/a.bin (fd=-1, attempt=1): {}",
             OsError::from_code(BAD_CLOSE_CODE)
         )
     );

@@ -13,7 +13,7 @@ use crate::format::info::NameIndex;
 use crate::format::{self, Format, FormatError, ModelInfo, ParseOptions, TensorInfo};
 use crate::options::LoadOptions;
 use crate::registry::Registry;
-use crate::session::Session;
+use crate::registry::Session;
 
 mod shards;
 mod view;

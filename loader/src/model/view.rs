@@ -9,7 +9,7 @@ use std::ops::Range;
 use crate::error::Result;
 use crate::format::{CastError, DType, Element, TensorInfo};
 use crate::segment::Segment;
-use crate::session::Session;
+use crate::registry::Session;
 
 /// A tensor's bytes inside its file (the shared mapping or heap copy of the registry).
 ///
