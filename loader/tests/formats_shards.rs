@@ -278,3 +278,19 @@ fn a_split_that_disagrees_is_refused() {
     let err = Model::open(&Registry::with_os(fs), "/g/model.gguf").unwrap_err();
     assert_eq!(rule(&err), Rule::ShardPath, "{err}");
 }
+
+/// The ledger blames the user's line for what a model holds (issue 10: it used to name
+/// loadguard's own `format/model.rs`), for every shard it opened.
+#[test]
+fn a_held_model_is_attributed_to_the_callers_line() {
+    let mut files = two_shards();
+    files.push(("/m/model.safetensors.index.json", index(&MAP)));
+    let ledger = Ledger::new();
+    let registry = Registry::with_os(ledger.track(fs_with(&files)));
+    let m = Model::open(&registry, "/m/model.safetensors.index.json").unwrap();
+    let leaks = ledger.check_balanced().unwrap_err().to_string();
+    assert!(leaks.contains("formats_shards.rs"), "{leaks}");
+    assert!(!leaks.contains("loader/src/"), "{leaks}");
+    drop(m);
+    ledger.assert_balanced();
+}

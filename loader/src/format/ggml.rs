@@ -9,6 +9,7 @@ use std::fmt;
 
 /// One ggml type: its id in GGUF files, name, elements per block and bytes per block.
 #[derive(Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct GgmlType {
     /// The id stored in tensor infos.
     pub id: u32,
@@ -47,7 +48,7 @@ impl fmt::Display for GgmlType {
 macro_rules! types {
     ($($id:literal $name:ident $block:literal $size:literal),* $(,)?) => {
         /// Every ggml type a GGUF file may use, by id.
-        pub static TYPES: &[GgmlType] = &[
+        static TYPES: &[GgmlType] = &[
             $(GgmlType { id: $id, name: stringify!($name), block_size: $block, type_size: $size }),*
         ];
     };

@@ -52,7 +52,9 @@ fn plain_file_name(name: &str) -> bool {
 /// A [`FormatError`]: malformed JSON, a missing or non-object `weight_map`, a tensor listed
 /// twice ([`Rule::DuplicateKey`]), a shard name that is not a plain file name
 /// ([`Rule::ShardPath`]).
+#[track_caller]
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     let ctx = Ctx {
         path,
         format: Format::SafetensorsIndex,

@@ -33,6 +33,8 @@
 //! that describe them are consumed, and every parse counts what its tables cost
 //! ([`ModelInfo::table_bytes`]) against [`MAX_TABLE_BYTES_PER_HEADER_BYTE`] × the header size.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -536,7 +538,9 @@ impl Budget {
 /// format give [`Rule::Unrecognized`] with what they look like. Nothing is read outside
 /// `bytes`, and no allocation is sized by a count the file states before that count has been
 /// bounded by the bytes that remain.
+#[track_caller]
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     parse_with(path, bytes, &ParseOptions::new())
 }
 
@@ -545,11 +549,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
 /// # Errors
 ///
 /// As [`parse`].
+#[track_caller]
 pub fn parse_with(
     path: &Path,
     bytes: &[u8],
     opts: &ParseOptions,
 ) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     let format = match opts.format.or_else(|| detect(bytes)) {
         Some(format) => format,
         None => return Err(detect::unrecognized(path, bytes)),

@@ -54,7 +54,9 @@ pub struct PtdLayout {
 /// # Errors
 ///
 /// A [`FormatError`] naming the offset and the [`Rule`] broken.
+#[track_caller]
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     let ctx = Ctx {
         path,
         format: Format::Ptd,

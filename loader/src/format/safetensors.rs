@@ -129,7 +129,9 @@ const ENTRY_COST: u64 = (size_of::<Entry>() as u64) + super::info::NameIndex::EN
 /// # Errors
 ///
 /// A [`FormatError`] naming the offset and the [`Rule`] broken.
+#[track_caller]
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     let ctx = Ctx {
         path,
         format: Format::Safetensors,

@@ -5,6 +5,8 @@
 //! → `Model` → `TensorView`. A model opened on a safetensors shard index or on the first file
 //! of a GGUF split opens every shard through the same registry ([`shards`]).
 
+#![warn(missing_docs)]
+
 use std::path::Path;
 
 use crate::error::Result;

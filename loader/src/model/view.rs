@@ -8,8 +8,8 @@ use std::ops::Range;
 
 use crate::error::Result;
 use crate::format::{CastError, DType, Element, TensorInfo};
-use crate::segment::Segment;
 use crate::registry::Session;
+use crate::segment::Segment;
 
 /// A tensor's bytes inside its file (the shared mapping or heap copy of the registry).
 ///

@@ -31,7 +31,9 @@ pub use values::{GgufArray, GgufValue, MAX_NESTING, ValueType};
 /// # Errors
 ///
 /// A [`FormatError`] naming the offset and the [`Rule`](super::Rule) broken.
+#[track_caller]
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     parse_with(path, bytes, &ParseOptions::new())
 }
 
@@ -40,11 +42,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
 /// # Errors
 ///
 /// As [`parse`].
+#[track_caller]
 pub fn parse_with(
     path: &Path,
     bytes: &[u8],
     opts: &ParseOptions,
 ) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     let ctx = Ctx {
         path,
         format: Format::Gguf,

@@ -145,7 +145,9 @@ pub struct PteProgram {
 /// # Errors
 ///
 /// A [`FormatError`] naming the offset and the [`Rule`] broken.
+#[track_caller]
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     let ctx = Ctx {
         path,
         format: Format::Pte,
