@@ -48,11 +48,23 @@ fn parse(name: &str) -> ModelInfo {
     format::parse(Path::new(name), fixture(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `bytes` at an 8-aligned address (Miri's byte allocations need not be aligned; a real heap's
+/// are), so typed views can be checked everywhere.
+fn aligned(bytes: &[u8]) -> bytes::Bytes {
+    let mut buf = vec![0u8; bytes.len() + 8];
+    let shift = (8 - buf.as_ptr().addr() % 8) % 8;
+    buf[shift..shift + bytes.len()].copy_from_slice(bytes);
+    // `Bytes::from` keeps the vector's allocation (its capacity is its length).
+    let out = bytes::Bytes::from(buf).slice(shift..shift + bytes.len());
+    assert_eq!(out.as_ptr().addr() % 8, 0);
+    out
+}
+
 /// A model of `bytes` opened through a registry over a heap-backed file system.
 fn model(name: &str, bytes: &[u8]) -> Model {
     let fs = MemoryOs::new();
     let path = format!("/{name}");
-    fs.write(&path, bytes.to_vec());
+    fs.write(&path, aligned(bytes));
     Model::open(&Registry::with_os(fs), &path).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -490,11 +502,20 @@ fn detection_never_guesses() {
 }
 
 /// Every prefix of every valid file parses or fails cleanly, through the shared checker. Under
-/// Miri only a stride of prefixes, to keep it fast.
+/// Miri one file per format and a stride of prefixes, to keep it fast.
 #[test]
 fn truncations_keep_the_invariants() {
-    let stride = if cfg!(miri) { 389 } else { 1 };
+    let stride = if cfg!(miri) { 509 } else { 1 };
+    let miri_set = [
+        "basic.safetensors",
+        "basic.gguf",
+        "executorch/linear_xnnpack.pte",
+        "executorch/linear_external.ptd",
+    ];
     for (name, fmt, bytes) in fixtures::VALID {
+        if cfg!(miri) && !miri_set.contains(name) {
+            continue;
+        }
         let (format, _) = options_of(fmt);
         for len in (0..bytes.len()).step_by(stride) {
             check(Some(format), &bytes[..len]).unwrap_or_else(|e| panic!("{name}[..{len}]: {e}"));

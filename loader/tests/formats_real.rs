@@ -139,6 +139,10 @@ fn check_program(name: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "serde_json over the dumps is slow under Miri; the parsers run under Miri in formats.rs"
+)]
 fn programs_match_executorchs_own_reader() {
     for name in [
         "add_portable",
@@ -186,6 +190,7 @@ fn portable_constants_are_tensors_of_the_right_bytes() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "serde_json over the dumps is slow under Miri")]
 fn named_data_matches_flatc_and_lists_tensors() {
     let path = dir("executorch").join("linear_external.ptd");
     let theirs = json(&dir("executorch").join("linear_external.ptd.json"));

@@ -110,6 +110,10 @@ fn a_safetensors_index_opens_every_shard_as_one_model() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "eight sharded opens; the shard logic runs under Miri in the other tests"
+)]
 fn an_index_that_disagrees_with_its_shards_is_refused() {
     let cases: Vec<(&str, Vec<u8>, Rule)> = vec![
         // Listed, but not in its shard.
@@ -256,6 +260,10 @@ fn a_gguf_split_opens_as_one_model() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "seven split opens; the split logic runs under Miri in a_gguf_split_opens_as_one_model"
+)]
 fn a_split_that_disagrees_is_refused() {
     for (what, second) in [
         ("wrong number", split(2, 3, 4, &[("c", 2)])),
