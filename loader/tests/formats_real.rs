@@ -369,3 +369,22 @@ fn all_real_gguf_files_match_gguf_py() {
     assert!(seen > 0, "no .gguf files in {}", root.display());
     println!("{seen} real GGUF files match gguf-py");
 }
+
+/// Programs exported after the parser was final (`held_*`, export.py's `held_out`): a conv
+/// with batch norm (portable and XNNPACK) and a program with two methods. Never tuned against.
+#[test]
+#[cfg_attr(miri, ignore = "serde_json over the dumps is slow under Miri")]
+fn held_out_programs_match_executorchs_own_reader() {
+    let mut names: Vec<String> = std::fs::read_dir(dir("executorch"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("held_") && n.ends_with(".pte"))
+        .map(|n| n.trim_end_matches(".pte").to_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "{names:?}");
+    for name in &names {
+        check_program(name);
+        println!("held-out program matches: {name}");
+    }
+}
