@@ -70,6 +70,33 @@ impl AlignedBuf {
     }
 
     fn alloc(len: usize, cap: usize, align: Alignment, path: &Path) -> Result<Self> {
+        Self::alloc_with(len, cap, align, path, true)
+    }
+
+    /// Allocates like [`zeroed_pages`](Self::zeroed_pages) but leaves the bytes uninitialised,
+    /// for a reader that overwrites them all: filling a multi-GB buffer with zeros first costs
+    /// a full pass over memory that the read then repeats.
+    pub(crate) fn uninit_pages(
+        len: usize,
+        align: Alignment,
+        page: usize,
+        path: &Path,
+    ) -> Result<UninitBuf> {
+        let page = Alignment::new(page).map_err(|e| e.at(path))?;
+        let cap = page
+            .align_up(crate::size::to_u64(len))
+            .and_then(|cap| crate::size::to_usize(cap, "buffer size"))
+            .map_err(|e| e.at(path))?;
+        Self::alloc_with(len, cap, align.max(page), path, false).map(|buf| UninitBuf { buf })
+    }
+
+    fn alloc_with(
+        len: usize,
+        cap: usize,
+        align: Alignment,
+        path: &Path,
+        zero: bool,
+    ) -> Result<Self> {
         if cap == 0 {
             // A dangling pointer at the alignment itself is non-null and aligned, which is all
             // an empty slice needs; nothing is allocated and nothing will be freed.
@@ -89,7 +116,13 @@ impl AlignedBuf {
         };
         let layout = Layout::from_size_align(cap, align.get()).map_err(|_| oom())?;
         // SAFETY: `layout` has a non-zero size (cap > 0 checked above).
-        let raw = unsafe { alloc::alloc_zeroed(layout) };
+        let raw = unsafe {
+            if zero {
+                alloc::alloc_zeroed(layout)
+            } else {
+                alloc::alloc(layout)
+            }
+        };
         let ptr = NonNull::new(raw).ok_or_else(oom)?;
         Ok(Self {
             ptr,
@@ -106,12 +139,40 @@ impl AlignedBuf {
     }
 }
 
+/// An [`AlignedBuf`] whose bytes are not initialised yet: writable only as `MaybeUninit`,
+/// never readable, until [`assume_init`](Self::assume_init) says every byte was written.
+pub(crate) struct UninitBuf {
+    // Never dereferenced as `[u8]` while uninitialised: only `as_uninit` reaches the memory.
+    buf: AlignedBuf,
+}
+
+impl UninitBuf {
+    /// The bytes, to be written.
+    pub(crate) fn as_uninit(&mut self) -> &mut [std::mem::MaybeUninit<u8>] {
+        // SAFETY: `ptr` is valid for writes of `len` bytes owned by `self` (allocated with
+        // `cap >= len`, or dangling with `len == 0`); `MaybeUninit<u8>` has no validity
+        // requirement, so uninitialised bytes are fine to expose as it; `&mut self` makes
+        // this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.buf.ptr.as_ptr().cast(), self.buf.len) }
+    }
+
+    /// The buffer, initialised.
+    ///
+    /// # Safety
+    ///
+    /// Every one of the `len` bytes has been written through [`as_uninit`](Self::as_uninit).
+    pub(crate) unsafe fn assume_init(self) -> AlignedBuf {
+        self.buf
+    }
+}
+
 impl Deref for AlignedBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // SAFETY: `ptr` points to `cap >= len` initialised (zeroed, then written) bytes owned by
-        // self, or is a dangling aligned pointer with `len == 0`; the borrow ties the slice to
-        // self.
+        // SAFETY: `ptr` points to `cap >= len` bytes owned by self, initialised (zeroed at
+        // allocation, or every byte written before `UninitBuf::assume_init` made this an
+        // `AlignedBuf`), or is a dangling aligned pointer with `len == 0`; the borrow ties the
+        // slice to self.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }

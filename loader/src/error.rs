@@ -247,6 +247,29 @@ pub enum Error {
     /// A caller-supplied option is invalid.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    // --- dylib ---
+    /// A required symbol of a dynamic library resolved to a null address (an undefined weak
+    /// symbol): no function lives there.
+    #[error("{}: symbol {symbol} resolves to a null address{}", library.display(), location.map(|at| format!(" at {at}")).unwrap_or_default())]
+    NullSymbol {
+        /// The library.
+        library: PathBuf,
+        /// The symbol.
+        symbol: String,
+        /// Where the user's code asked for the table's load (as [`OsFailure::location`]).
+        location: Option<&'static Location<'static>>,
+    },
+    /// A dynamic library's initialise call reported failure (for a
+    /// [`dylib::Lifecycle`](crate::dylib::Lifecycle)'s init to return as its error).
+    #[error("{}: {call} failed with status {status}", library.display())]
+    LibraryInit {
+        /// The library.
+        library: PathBuf,
+        /// The initialise call (its symbol).
+        call: &'static str,
+        /// The status it returned.
+        status: i64,
+    },
 }
 
 impl Error {
@@ -330,6 +353,7 @@ impl Error {
             | Self::MapRefused { path }
             | Self::ShrunkUnderMapping { path, .. } => Some(path),
             Self::InvalidOption(_) => None,
+            Self::NullSymbol { library, .. } | Self::LibraryInit { library, .. } => Some(library),
         }
     }
 }
@@ -358,6 +382,8 @@ impl From<Error> for io::Error {
             }
             Error::NotRegularFile { .. } | Error::MapRefused { .. } => io::ErrorKind::InvalidInput,
             Error::InvalidOption(_) => io::ErrorKind::InvalidInput,
+            Error::NullSymbol { .. } => io::ErrorKind::NotFound,
+            Error::LibraryInit { .. } => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
     }

@@ -41,8 +41,8 @@ fn a_failed_map_falls_back_to_read_and_leaks_nothing() {
     assert_eq!(plan.injected(), 1);
     assert_eq!(
         ledger.live(ResourceKind::FileHandle),
-        1,
-        "the copy pins its file with the open handle"
+        0,
+        "handle closed after load"
     );
     assert_eq!(
         ledger.live(ResourceKind::Mapping),
@@ -161,14 +161,20 @@ fn locks_are_counted_and_released_with_the_region() {
     let b = loader
         .load(u64::try_from(LEN / 2).unwrap(), 100, &info)
         .unwrap();
-    assert_eq!(ledger.live(ResourceKind::MemoryLock), 2);
+    // Two ranges on distinct pages are two locks; under Miri the file is one page or two.
+    let both = ledger.live(ResourceKind::MemoryLock);
+    if LEN >= 3 * 4096 {
+        assert_eq!(both, 2);
+    } else {
+        assert!((1..=2).contains(&both), "{both}");
+    }
     // The same page again: counted, not locked twice.
     let again = loader.load(10, 20, &info).unwrap();
-    assert_eq!(ledger.live(ResourceKind::MemoryLock), 2);
+    assert_eq!(ledger.live(ResourceKind::MemoryLock), both);
     drop(a);
     assert_eq!(
         ledger.live(ResourceKind::MemoryLock),
-        2,
+        both,
         "the page stays locked while `again` needs it"
     );
     drop((b, again));
@@ -261,10 +267,11 @@ fn real_os_open_map_and_drop_balance() {
     assert_eq!(ledger.live(ResourceKind::FileHandle), 0);
     assert_eq!(ledger.live(ResourceKind::Mapping), 1);
     assert_eq!(ledger.acquired(ResourceKind::FileHandle), 2);
-    // The safe default copies the ordinary file and pins it with its handle.
+    // The safe default copies the ordinary file, closes its handle, and pins its identity.
     let copied = registry.open(&path, &LoadOptions::new()).unwrap();
     assert_eq!(copied.load_path().name(), "read");
-    assert_eq!(ledger.live(ResourceKind::FileHandle), 1);
+    assert_eq!(ledger.live(ResourceKind::FileHandle), 0);
+    assert_eq!(ledger.live(ResourceKind::IdentityPin), usize::from(cfg!(unix)));
     drop((mapped, copied));
     ledger.assert_balanced();
 }

@@ -241,8 +241,8 @@ fn a_replaced_file_with_the_same_size_and_mtime_is_never_the_old_one() {
             );
             assert!(!fresh.shares_with(&first));
         }
-        // The registry pins the first file (its copy keeps the handle, its mapping the inode),
-        // so its number cannot come back while its session lives.
+        // The registry pins the first file (its copy with a PROT_NONE page of it, its mapping by
+        // itself), so its number cannot come back while its session lives.
         assert_eq!(
             reused, 0,
             "{:?}: the held file's inode was reused",

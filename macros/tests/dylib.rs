@@ -11,8 +11,7 @@ use std::process::Command;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use loadguard::ApiTable;
-use loadguard::dylib::{Api, ApiTable as _, Library, Lifecycle, Resolver, SymbolSource};
+use loadguard::dylib::{Api, ApiTable, Library, Lifecycle, Resolver, SymbolSource};
 use loadguard::{Error, OsError};
 
 #[derive(ApiTable)]
@@ -72,7 +71,7 @@ fn driver_copy(dir: &tempfile::TempDir) -> PathBuf {
 }
 
 #[track_caller]
-fn open<T: loadguard::dylib::ApiTable>(path: &Path) -> loadguard::Result<Api<T>> {
+fn open<T: ApiTable>(path: &Path) -> loadguard::Result<Api<T>> {
     // SAFETY: the fake driver's initialisers are Rust statics only, and every table in this
     // file declares each symbol with the signature `tests/fake-driver/src/lib.rs` exports.
     unsafe { Api::open(path) }
@@ -89,7 +88,7 @@ impl SymbolSource for Counting<'_> {
         self.library.path()
     }
 
-    fn lookup(&self, name: &CStr) -> Result<NonNull<c_void>, OsError> {
+    fn lookup(&self, name: &CStr) -> Result<Option<NonNull<c_void>>, OsError> {
         *self
             .lookups
             .lock()

@@ -166,3 +166,26 @@ impl fmt::Debug for Mapping {
         }
     }
 }
+
+/// Keeps a file's identity (its inode number) from being reused while it lives, without an
+/// open descriptor; see [`OsFile::pin`](super::OsFile::pin). Dropping it lets the identity go.
+pub struct IdentityPin {
+    _owner: Box<dyn Any + Send + Sync>,
+}
+
+impl IdentityPin {
+    /// A pin held by `owner` (whatever keeps the file alive: a mapping, a handle), released
+    /// when the pin drops. Seam wrappers nest: wrap the inner pin in their own owner.
+    #[must_use]
+    pub fn new(owner: impl Any + Send + Sync) -> Self {
+        Self {
+            _owner: Box::new(owner),
+        }
+    }
+}
+
+impl fmt::Debug for IdentityPin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdentityPin")
+    }
+}

@@ -40,7 +40,7 @@ pub(crate) use unix as platform;
 pub(crate) use windows as platform;
 
 pub use key::{FileKey, FileKind};
-pub use mapping::{Immutable, Mapping};
+pub use mapping::{IdentityPin, Immutable, Mapping};
 pub use memory::MemoryOs;
 pub use real::RealOs;
 
@@ -143,6 +143,30 @@ pub trait OsFile: Send + Sync {
     /// The OS error of the read.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
 
+    /// Like [`read_at`](Self::read_at), into memory that need not be initialised: returns the
+    /// prefix of `buf` that the read filled (the registry checks it is one). The default zeroes
+    /// `buf` and calls `read_at`; the real OS reads straight into it.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the read.
+    fn read_at_uninit<'a>(
+        &self,
+        buf: &'a mut [std::mem::MaybeUninit<u8>],
+        offset: u64,
+    ) -> io::Result<&'a mut [u8]> {
+        for byte in buf.iter_mut() {
+            byte.write(0);
+        }
+        // SAFETY: every byte of `buf` was just written, and `MaybeUninit<u8>` has the layout of
+        // `u8`; the new slice reborrows `buf` for the same lifetime.
+        let buf =
+            unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), buf.len()) };
+        let n = self.read_at(buf, offset)?;
+        buf.get_mut(..n)
+            .ok_or_else(|| io::Error::other("read_at returned more bytes than it was given"))
+    }
+
     /// Reads up to `buf.len()` bytes from the handle's current position (one `read`), for
     /// streams that have no offsets. Returns 0 at the end.
     ///
@@ -211,8 +235,73 @@ pub trait OsFile: Send + Sync {
         Ok(())
     }
 
+    /// Something that keeps this file's identity from being given to another file while it
+    /// lives, without keeping a descriptor open: on Unix a one-page `PROT_NONE` mapping of the
+    /// file (no byte of it can ever be read), which holds the inode as any mapping does, so its
+    /// number cannot be reused. The registry keeps one with every heap copy it shares by
+    /// identity. `Ok(None)` where identities are never reused (Windows file indexes carry a
+    /// sequence number; [`MemoryOs`] counts up) — the default.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the mapping.
+    fn pin(&self) -> Result<Option<IdentityPin>> {
+        Ok(None)
+    }
+
+    /// Fills all of `buf` from `offset` through [`read_at_uninit`](Self::read_at_uninit),
+    /// with the retries of [`read_exact_at`](Self::read_exact_at). On `Ok`, every byte of `buf`
+    /// is initialised.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_exact_at`](Self::read_exact_at); a read that reports a range other than the
+    /// start of what it was given is an `InvalidData` `pread` failure.
+    fn read_exact_at_uninit(
+        &self,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        offset: u64,
+    ) -> Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            // Cannot saturate: callers bounds-check `offset + buf.len()` against the size first.
+            let at = offset.saturating_add(size::to_u64(filled));
+            let rest = &mut buf[filled..];
+            let (start, room) = (rest.as_ptr().addr(), rest.len());
+            match self.read_at_uninit(rest, at) {
+                Ok([]) => {
+                    return Err(Error::Truncated {
+                        path: self.path().to_owned(),
+                        offset: at,
+                        file_size: self.key().len,
+                    });
+                }
+                // What was written must be the start of `rest`: then `filled` counts only
+                // initialised bytes.
+                Ok(got) if got.as_ptr().addr() == start && got.len() <= room => filled += got.len(),
+                Ok(_) => {
+                    let err = io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a read reported bytes outside the buffer it was given",
+                    );
+                    return Err(Error::from_io("pread", self.path(), &err).with_arg("offset", at));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    tracing::trace!(offset = at, "pread interrupted, retrying");
+                }
+                Err(e) => {
+                    return Err(Error::from_io("pread", self.path(), &e)
+                        .with_arg("offset", at)
+                        .with_arg("len", buf.len() - filled));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads `[offset, offset + len)` into a new buffer aligned to `align` (and whole pages of
-    /// `page` bytes, so it can be locked without touching anyone else's memory).
+    /// `page` bytes, so it can be locked without touching anyone else's memory), without
+    /// zero-filling it first.
     ///
     /// # Errors
     ///
@@ -225,9 +314,12 @@ pub trait OsFile: Send + Sync {
         align: Alignment,
         page: usize,
     ) -> Result<AlignedBuf> {
-        let mut buf = AlignedBuf::zeroed_pages(len, align, page, self.path())?;
-        self.read_exact_at(&mut buf, offset)?;
-        Ok(buf)
+        let mut buf = AlignedBuf::uninit_pages(len, align, page, self.path())?;
+        self.read_exact_at_uninit(buf.as_uninit(), offset)?;
+        // SAFETY: `read_exact_at_uninit` returned `Ok`, which it does only once every byte of
+        // the buffer lies in a prefix the read reported as written (checked to start where it
+        // was asked to and to fit).
+        Ok(unsafe { buf.assume_init() })
     }
 }
 

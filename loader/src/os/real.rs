@@ -91,8 +91,29 @@ impl OsFile for RealFile {
         platform::read_at(&self.file, buf, offset)
     }
 
+    #[cfg(unix)]
+    fn read_at_uninit<'a>(
+        &self,
+        buf: &'a mut [std::mem::MaybeUninit<u8>],
+        offset: u64,
+    ) -> io::Result<&'a mut [u8]> {
+        // rustix's pread hands back the part the kernel wrote, initialised.
+        let (filled, _) = rustix::io::pread(&self.file, buf, offset)?;
+        Ok(filled)
+    }
+
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         platform::read(&self.file, buf)
+    }
+
+    #[cfg(unix)]
+    fn pin(&self) -> Result<Option<super::IdentityPin>> {
+        if self.key.len == 0 {
+            return Ok(None); // nothing to map, and nothing to mistake: no bytes
+        }
+        let pin = platform::NoAccessMapping::new(&self.file)
+            .map_err(|e| Error::from_io("mmap(PROT_NONE)", &self.path, &e))?;
+        Ok(Some(super::IdentityPin::new(pin)))
     }
 
     fn map_immutable(&self, len: usize) -> Result<Option<(Mapping, Immutable)>> {

@@ -247,3 +247,48 @@ pub(crate) fn unlock(bytes: &[u8]) -> io::Result<()> {
 pub(crate) fn page_size() -> usize {
     rustix::param::page_size()
 }
+
+/// A one-page `PROT_NONE` shared mapping of a file: it holds the file's inode alive (as every
+/// mapping does) while no byte of it can be read or written, and uses no file descriptor.
+pub(crate) struct NoAccessMapping {
+    ptr: std::ptr::NonNull<std::ffi::c_void>,
+    len: usize,
+}
+
+// SAFETY: the mapping is only an address range this value owns and never accesses; unmapping
+// it from another thread is fine.
+unsafe impl Send for NoAccessMapping {}
+// SAFETY: `&NoAccessMapping` gives no access at all.
+unsafe impl Sync for NoAccessMapping {}
+
+impl NoAccessMapping {
+    /// Maps the first page of `file` (at least 1 byte long) with no access.
+    pub(crate) fn new(file: &File) -> io::Result<Self> {
+        let len = page_size();
+        // SAFETY: a new mapping at an address the kernel picks (null hint, no MAP_FIXED), so no
+        // existing memory is replaced; PROT_NONE means nothing, in this process or through the
+        // file, can be observed through it, so changes to the file cannot break any borrow.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::empty(),
+                rustix::mm::MapFlags::SHARED,
+                file,
+                0,
+            )
+        }?;
+        let ptr = std::ptr::NonNull::new(ptr).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        Ok(Self { ptr, len })
+    }
+}
+
+impl Drop for NoAccessMapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are exactly the mapping `new` made, which nothing else refers to
+        // (it was never handed out) and which is unmapped only here, once.
+        if let Err(e) = unsafe { rustix::mm::munmap(self.ptr.as_ptr(), self.len) } {
+            tracing::warn!(error = %e, "munmap of an identity pin failed");
+        }
+    }
+}

@@ -8,9 +8,10 @@ use std::sync::Arc as StdArc;
 
 use crate::aligned::AlignedBuf;
 use crate::error::{Error, Result};
+use crate::load::Observer;
 use crate::options::{LoadOptions, LockPolicy};
-use crate::os::{Advice, Mapping, Os, OsFile};
-use crate::sync::{Arc, Mutex, lock};
+use crate::os::{Advice, IdentityPin, Mapping, Os};
+use crate::sync::{self, Arc, AtomicU64, Mutex, Ordering, lock};
 
 mod locks;
 mod path;
@@ -31,10 +32,10 @@ pub(crate) struct Region {
     path: PathBuf,
     backing: Backing,
     load_path: LoadPath,
-    /// The open handle of a copied file, held so its inode cannot be freed and its number
-    /// reused by a new file while this copy can still be handed out by identity (a mapping
-    /// pins its file by itself). See [`crate::os::FileKey`].
-    _pin: Option<Box<dyn OsFile>>,
+    /// For a copied file: what keeps its inode from being freed and its number reused by a new
+    /// file while this copy can still be handed out by identity (a mapping pins its file by
+    /// itself). See [`crate::os::FileKey`] and [`crate::os::OsFile::pin`].
+    _pin: Option<IdentityPin>,
     /// How many live [`LockGuard`]s hold each page.
     locks: Mutex<PageCounts>,
     page: usize,
@@ -53,7 +54,7 @@ impl Region {
         path: &Path,
         backing: Backing,
         load_path: LoadPath,
-        pin: Option<Box<dyn OsFile>>,
+        pin: Option<IdentityPin>,
     ) -> Self {
         Self {
             page: os.page_size().max(1),
@@ -93,6 +94,7 @@ impl Region {
         this: &Arc<Self>,
         range: Range<usize>,
         opts: &LoadOptions,
+        observer: Observer<'_>,
     ) -> Result<Option<LockGuard>> {
         if range.is_empty() {
             return Ok(None);
@@ -103,13 +105,34 @@ impl Region {
                 this.advise(map, Advice::WillNeed, range.clone())?;
             }
             if opts.prefault {
-                this.advise(map, Advice::Prefault, range.clone())?;
+                this.prefault(map, range.clone(), observer)?;
             }
         }
         match opts.lock {
             LockPolicy::Off => Ok(None),
             policy => Self::lock_range(this, range, policy),
         }
+    }
+
+    /// Prefaults `range` in chunks, several at once for a large range (a cold file then has
+    /// several reads in flight instead of one fault at a time), reporting progress per chunk.
+    fn prefault(&self, map: &Mapping, range: Range<usize>, observer: Observer<'_>) -> Result<()> {
+        let total = crate::size::to_u64(range.len());
+        let done = AtomicU64::new(0);
+        // The chunks are of the range, not of memory: a slice of `()` (which allocates nothing)
+        // is what `for_each_chunk` splits.
+        let mut units = vec![(); range.len()];
+        let threads = crate::load::threads_for(range.len());
+        sync::for_each_chunk(&mut units, crate::load::CHUNK, threads, |offset, chunk| {
+            let start = range.start + offset;
+            self.advise(map, Advice::Prefault, start..start + chunk.len())?;
+            let n = crate::size::to_u64(chunk.len());
+            let now = done.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+            if let Some(observe) = observer {
+                observe(crate::load::LoadProgress { done: now, total });
+            }
+            Ok(())
+        })
     }
 
     fn advise(&self, map: &Mapping, advice: Advice, range: Range<usize>) -> Result<()> {

@@ -4,16 +4,17 @@
 //! volume + file index, plus size and times), never by path, in a hash map. The registry holds
 //! no strong reference to a loaded file: each entry counts its sessions and is removed when the
 //! last one drops, so the map cannot grow without bound and the load goes away with its last
-//! user. While an entry lives it pins its file (a mapping does by itself; a copy keeps the
-//! file's handle open), so the file's inode cannot be freed and its number given to a new
-//! file that could be mistaken for it.
+//! user. While an entry lives it pins its file (a mapping does by itself; a copy keeps an
+//! [`IdentityPin`](crate::os::IdentityPin), a page of the file mapped with no access), so the
+//! file's inode cannot be freed and its number given to a new file that could be mistaken for
+//! it — and no entry holds a file descriptor.
 
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc as StdArc;
 
 use crate::error::{Error, Result};
-use crate::load;
+use crate::load::{self, LoadProgress, Observer};
 use crate::options::LoadOptions;
 use crate::os::{Os, OsFile, RealOs};
 use crate::sync::{Arc, Ordering, lock};
@@ -104,7 +105,52 @@ impl Registry {
     #[track_caller]
     pub fn open(&self, path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Session> {
         let _site = crate::callsite::enter();
-        let path = path.as_ref();
+        self.open_observed(path.as_ref(), opts, None)
+    }
+
+    /// [`open`](Self::open), telling `progress` how far a load has got — after each chunk
+    /// read into a copy, or prefaulted into a mapping — from whichever thread did it. Nothing is
+    /// reported for a file this registry already holds (there is nothing to load) or for a
+    /// mapping without [`prefault`](LoadOptions::prefault) (its pages load on first touch).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use loadguard::{LoadMode, LoadOptions, LoadProgress, Registry};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("model.bin");
+    /// # std::fs::write(&path, vec![1u8; 100 << 20])?;
+    /// let seen = AtomicU64::new(0);
+    /// let registry = Registry::new();
+    /// let opts = LoadOptions::new().mode(LoadMode::Read);
+    /// let session = registry.open_with_progress(&path, &opts, &|p: LoadProgress| {
+    ///     seen.fetch_max(p.done, Ordering::Relaxed);
+    ///     eprint!("\r{} / {} MiB", p.done >> 20, p.total >> 20);
+    /// })?;
+    /// assert_eq!(seen.load(Ordering::Relaxed), session.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`open`](Self::open).
+    #[track_caller]
+    pub fn open_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        opts: &LoadOptions,
+        progress: &(dyn Fn(LoadProgress) + Sync),
+    ) -> Result<Session> {
+        let _site = crate::callsite::enter();
+        self.open_observed(path.as_ref(), opts, Some(progress))
+    }
+
+    fn open_observed(
+        &self,
+        path: &Path,
+        opts: &LoadOptions,
+        observer: Observer<'_>,
+    ) -> Result<Session> {
         let span = tracing::debug_span!("session_open", path = %path.display());
         let _enter = span.enter();
         if opts.stream_limit().is_none() {
@@ -124,14 +170,15 @@ impl Registry {
             match &*cell {
                 Some(region) => region.clone(),
                 None => {
-                    let region = Arc::new(load::load_whole(&self.inner.os, file, opts)?);
+                    let region = load::load_whole(&self.inner.os, &*file, opts, observer)?;
+                    let region = Arc::new(region);
                     self.inner.table.loads.fetch_add(1, Ordering::Relaxed);
                     *cell = Some(region.clone());
                     region
                 }
             }
         };
-        Session::start(path, Some(claim), region, opts)
+        Session::start(path, Some(claim), region, opts, observer)
     }
 
     /// The fast path: one `stat` of the path, and a live entry of that identity. The entry pins
@@ -150,7 +197,7 @@ impl Registry {
         match region {
             Some(region) => {
                 tracing::trace!("registry hit");
-                Session::start(path, Some(claim), region, opts).map(Some)
+                Session::start(path, Some(claim), region, opts, None).map(Some)
             }
             None => Ok(None),
         }
@@ -165,7 +212,7 @@ impl Registry {
             });
         };
         let region = load::load_stream(&self.inner.os, file, limit, opts)?;
-        Session::start(path, None, Arc::new(region), opts)
+        Session::start(path, None, Arc::new(region), opts, None)
     }
 
     /// How many times this registry has mapped or read a whole file. With every session of a

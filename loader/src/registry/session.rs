@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::entry::Claim;
 use crate::error::Result;
+use crate::load::Observer;
 use crate::options::LoadOptions;
 use crate::os::FileKey;
 use crate::region::{LoadPath, LockGuard, Region};
@@ -59,9 +60,10 @@ impl Session {
         claim: Option<Claim>,
         region: Arc<Region>,
         opts: &LoadOptions,
+        observer: Observer<'_>,
     ) -> Result<Self> {
         let len = region.as_slice().len();
-        let lock = Region::apply(&region, 0..len, opts)?;
+        let lock = Region::apply(&region, 0..len, opts, observer)?;
         let key = claim.as_ref().map_or_else(|| stream_key(len), Claim::key);
         tracing::debug!(load_path = %region.load_path(), len, "session opened");
         Ok(Self {
@@ -136,7 +138,7 @@ impl Session {
         opts: &LoadOptions,
     ) -> Result<Segment> {
         let range = size::range_in(&self.path, offset, len, self.len())?;
-        let lock = Region::apply(&self.region, range.clone(), opts)?;
+        let lock = Region::apply(&self.region, range.clone(), opts, None)?;
         Ok(Segment::of_region(&self.region, range, offset, lock))
     }
 }

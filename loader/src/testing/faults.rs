@@ -9,7 +9,9 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use std::ops::Range;
 
-use crate::os::{Advice, FileKey, FileKind, Immutable, Mapping, Os, OsFile, Prefault};
+use crate::os::{
+    Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault,
+};
 use crate::sync::{Arc, Mutex, lock};
 
 /// An OS operation a [`FaultPlan`] can make fail.
@@ -31,8 +33,10 @@ pub enum FaultOp {
     /// `memfd_create`, for pools given the plan with
     /// [`PoolOptions::faults`](crate::shm::PoolOptions::faults).
     MemfdCreate,
-    /// `dlsym` / `GetProcAddress`, through [`FaultySymbols`].
+    /// `dlsym` / `GetProcAddress`, through [`FaultyLinker`](super::FaultyLinker).
     Dlsym,
+    /// `dlopen` / `LoadLibraryExW`, through [`FaultyLinker`](super::FaultyLinker).
+    Dlopen,
 }
 
 /// What an injected fault does.
@@ -264,6 +268,10 @@ impl OsFile for FaultyFile {
         }
     }
 
+    fn pin(&self) -> Result<Option<IdentityPin>> {
+        self.file.pin()
+    }
+
     /// Counts (and fails) only a call that maps: a file the OS cannot prove immutable is not
     /// mapped here, so that answer is no `mmap` to fail.
     fn map_immutable(&self, len: usize) -> Result<Option<(Mapping, Immutable)>> {
@@ -281,40 +289,5 @@ impl OsFile for FaultyFile {
         self.mmap_fault(len)?;
         // SAFETY: forwarded: our caller's guarantee about the file is the inner call's contract.
         unsafe { self.file.map_assumed(len) }
-    }
-}
-
-/// A symbol source (a [`Library`](crate::dylib::Library), or any other) whose lookups fail as
-/// a [`FaultPlan`] says (op [`FaultOp::Dlsym`]), for testing a table loader's error paths:
-/// `T::load(&mut Resolver::new(&FaultySymbols::new(&library, plan)))`.
-pub struct FaultySymbols<'a> {
-    inner: &'a dyn crate::dylib::SymbolSource,
-    plan: FaultPlan,
-}
-
-impl<'a> FaultySymbols<'a> {
-    /// Wraps `inner`, injecting `plan`'s `Dlsym` faults.
-    pub fn new(inner: &'a dyn crate::dylib::SymbolSource, plan: FaultPlan) -> Self {
-        Self { inner, plan }
-    }
-}
-
-impl crate::dylib::SymbolSource for FaultySymbols<'_> {
-    fn path(&self) -> &Path {
-        self.inner.path()
-    }
-
-    fn lookup_op(&self) -> &'static str {
-        self.inner.lookup_op()
-    }
-
-    fn lookup(
-        &self,
-        name: &std::ffi::CStr,
-    ) -> std::result::Result<std::ptr::NonNull<std::ffi::c_void>, crate::OsError> {
-        match self.plan.next(FaultOp::Dlsym).and_then(io_error) {
-            Some(err) => Err(crate::OsError::from_io(&err)),
-            None => self.inner.lookup(name),
-        }
     }
 }

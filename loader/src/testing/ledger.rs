@@ -16,7 +16,9 @@ use crate::callsite;
 use crate::error::Result;
 use std::ops::Range;
 
-use crate::os::{Advice, FileKey, FileKind, Immutable, Mapping, Os, OsFile, Prefault};
+use crate::os::{
+    Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault,
+};
 use crate::sync::{Arc, Mutex, lock};
 
 /// What kind of OS resource an acquisition is.
@@ -33,6 +35,8 @@ pub enum ResourceKind {
     PoolBuffer,
     /// A loaded dynamic library.
     Library,
+    /// What keeps a copied file's identity from being reused ([`crate::os::OsFile::pin`]).
+    IdentityPin,
 }
 
 /// One acquisition that has not been released yet.
@@ -342,6 +346,16 @@ impl OsFile for TrackedFile {
 
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.file.read(buf)
+    }
+
+    fn pin(&self) -> Result<Option<IdentityPin>> {
+        let Some(pin) = self.file.pin()? else {
+            return Ok(None);
+        };
+        let receipt = self
+            .ledger
+            .acquire(ResourceKind::IdentityPin, self.path().display());
+        Ok(Some(IdentityPin::new((pin, receipt))))
     }
 
     fn map_immutable(&self, len: usize) -> Result<Option<(Mapping, Immutable)>> {

@@ -310,8 +310,8 @@ impl Model {
                 live_keys.len()
             ));
         }
-        // One mapping per live mapped load, one pinned handle per live copy: count distinct
-        // loads by identity.
+        // One mapping per live mapped load, and no handle left open: count distinct loads by
+        // identity. (In-memory files never reuse identities, so copies need no pin.)
         let mut loads: Vec<&Session> = Vec::new();
         for s in &self.sessions {
             if !loads.iter().any(|m| m.shares_with(&s.real)) {
@@ -319,15 +319,9 @@ impl Model {
             }
         }
         let mapped = loads.iter().filter(|s| s.load_path().is_mapped()).count();
-        let copied = loads
-            .iter()
-            .filter(|s| s.load_path().name() == "read")
-            .count();
         let handles = self.ledger.live(ResourceKind::FileHandle);
-        if handles != copied {
-            return Err(format!(
-                "{handles} open handles, {copied} copied loads pinning one each"
-            ));
+        if handles != 0 {
+            return Err(format!("{handles} file handles outlived their open"));
         }
         let mappings = self.ledger.live(ResourceKind::Mapping);
         if mappings != mapped {

@@ -8,15 +8,21 @@ use crate::os::{FileKind, Mapping, Os, OsFile};
 use crate::region::{Backing, LoadPath, MapReason, ReadReason, Region};
 use crate::size;
 
-/// Loads all of `file` as `opts` ask, recording which path was taken and why. A copy keeps
-/// `file` open as the pin of its identity; a mapping does not need the handle, which is closed.
+mod read;
+
+pub use read::LoadProgress;
+pub(crate) use read::{CHUNK, Observer, threads_for};
+
+/// Loads all of `file` as `opts` ask, recording which path was taken and why. Neither a mapping
+/// nor a copy needs the handle afterwards (a copy keeps an [`IdentityPin`](crate::os) instead).
 ///
 /// The size is converted to `usize` before anything else, so a file larger than the address
 /// space (5 GiB on a 32-bit target) is a typed error whichever path would have been taken.
 pub(crate) fn load_whole(
     os: &StdArc<dyn Os>,
-    file: Box<dyn OsFile>,
+    file: &dyn OsFile,
     opts: &LoadOptions,
+    observer: Observer<'_>,
 ) -> Result<Region> {
     let path = file.path().to_owned();
     let len = size::to_usize(file.key().len, "file size").map_err(|e| e.at(&path))?;
@@ -32,7 +38,7 @@ pub(crate) fn load_whole(
     }
     let reason = match opts.mode {
         LoadMode::Read => ReadReason::Requested,
-        LoadMode::Map | LoadMode::Auto => match map(&*file, len, opts) {
+        LoadMode::Map | LoadMode::Auto => match map(file, len, opts) {
             Mapped::Yes(map, why) => {
                 let region = Region::new(os, &path, Backing::Map(map), LoadPath::Mapped(why), None);
                 tracing::debug!(path = %path.display(), len, load_path = %region.load_path(), "loaded");
@@ -52,14 +58,9 @@ pub(crate) fn load_whole(
             }
         },
     };
-    let buf = file.read_range(0, len, opts.alignment, os.page_size())?;
-    let region = Region::new(
-        os,
-        &path,
-        Backing::Heap(buf),
-        LoadPath::Read(reason),
-        Some(file),
-    );
+    let pin = file.pin()?;
+    let buf = read::read_whole(file, len, opts.alignment, os.page_size(), observer)?;
+    let region = Region::new(os, &path, Backing::Heap(buf), LoadPath::Read(reason), pin);
     tracing::debug!(path = %path.display(), len, load_path = %region.load_path(), "loaded");
     Ok(region)
 }
