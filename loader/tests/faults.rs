@@ -271,7 +271,10 @@ fn real_os_open_map_and_drop_balance() {
     let copied = registry.open(&path, &LoadOptions::new()).unwrap();
     assert_eq!(copied.load_path().name(), "read");
     assert_eq!(ledger.live(ResourceKind::FileHandle), 0);
-    assert_eq!(ledger.live(ResourceKind::IdentityPin), usize::from(cfg!(unix)));
+    assert_eq!(
+        ledger.live(ResourceKind::IdentityPin),
+        usize::from(cfg!(unix))
+    );
     drop((mapped, copied));
     ledger.assert_balanced();
 }

@@ -33,7 +33,11 @@ fn fd_count_is_unchanged_by_mapping_and_by_1000_open_drop_cycles() {
             .map(|p| registry.open(p, &opts).unwrap())
             .collect();
         assert_eq!(registry.live_files(), 10);
-        assert_eq!(open_fds(), before, "{opts:?}: a held file kept its handle open");
+        assert_eq!(
+            open_fds(),
+            before,
+            "{opts:?}: a held file kept its handle open"
+        );
         drop(held);
     }
 

@@ -278,7 +278,8 @@ impl NoAccessMapping {
                 0,
             )
         }?;
-        let ptr = std::ptr::NonNull::new(ptr).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        let ptr =
+            std::ptr::NonNull::new(ptr).ok_or_else(|| io::Error::other("mmap returned null"))?;
         Ok(Self { ptr, len })
     }
 }

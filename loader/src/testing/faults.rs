@@ -9,9 +9,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use std::ops::Range;
 
-use crate::os::{
-    Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault,
-};
+use crate::os::{Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault};
 use crate::sync::{Arc, Mutex, lock};
 
 /// An OS operation a [`FaultPlan`] can make fail.

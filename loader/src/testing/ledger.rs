@@ -16,9 +16,7 @@ use crate::callsite;
 use crate::error::Result;
 use std::ops::Range;
 
-use crate::os::{
-    Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault,
-};
+use crate::os::{Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault};
 use crate::sync::{Arc, Mutex, lock};
 
 /// What kind of OS resource an acquisition is.

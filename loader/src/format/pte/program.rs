@@ -174,7 +174,7 @@ pub(crate) fn check(
     let mut plans = Vec::new();
     let mut tensors: Vec<TensorInfo> = Vec::new();
     let mut index = NameIndex::default();
-    for (p, plan) in program.execution_plan().iter().flatten().enumerate() {
+    for plan in program.execution_plan().iter().flatten() {
         let name = plan.name().unwrap_or_default().to_owned();
         let values = plan.values();
         let n_values = len_of(values);
@@ -334,7 +334,6 @@ pub(crate) fn check(
             operators: u32::try_from(n_operators).unwrap_or(u32::MAX),
             instructions,
         });
-        let _ = p;
     }
     let constants = match constant_segment {
         Some(seg) => constant_offsets
