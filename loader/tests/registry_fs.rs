@@ -549,3 +549,49 @@ fn smaps_of(addr: usize) -> (u64, u64) {
     }
     panic!("no mapping at {addr:#x} in /proc/self/smaps");
 }
+
+/// A registry hit is one `stat` of the path and a live entry of that identity. While another
+/// thread keeps replacing the file, every open must return one whole version (never a mix, never
+/// a stale one): versions seen by one opener only move forward, and each session's bytes are
+/// the version its identity names.
+#[cfg(unix)]
+#[test]
+fn opens_racing_with_replacement_see_one_version_moving_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.bin");
+    let write = |p: &Path, version: u8| fs::write(p, [version; 8192]).unwrap();
+    write(&path, 0);
+    let reg = Registry::new();
+    for opts in [LoadOptions::new(), mapped(LoadMode::Map)] {
+        write(&path, 0);
+        let keep = reg.open(&path, &opts).unwrap(); // every later open of version 0 is a hit
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for version in 1..=100u8 {
+                    let staged = dir.path().join(format!("m.{version}.tmp"));
+                    write(&staged, version);
+                    fs::rename(&staged, &path).unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::Release);
+            });
+            let mut last = 0u8;
+            let mut held = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                let s = reg.open(&path, &opts).unwrap();
+                let version = s.bytes()[0];
+                assert!(s.bytes().iter().all(|&b| b == version), "a torn version");
+                assert!(
+                    version >= last,
+                    "{:?}: version {version} after {last}",
+                    opts.mode
+                );
+                last = version;
+                held.push(s); // keep entries alive so later opens can hit them
+            }
+        });
+        let last = reg.open(&path, &opts).unwrap();
+        assert_eq!(last.bytes()[0], 100);
+        assert_eq!(keep.bytes()[0], 0);
+    }
+}
