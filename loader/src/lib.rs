@@ -55,6 +55,7 @@ pub mod dylib;
 mod error;
 pub mod format;
 mod load;
+mod model;
 mod options;
 pub mod os;
 mod region;
@@ -68,12 +69,12 @@ pub mod testing;
 
 pub use aligned::AlignedBuf;
 pub use error::{Error, OsError, OsFailure, Result};
-pub use format::{Format, Model};
 pub use load::LoadProgress;
 /// `os_call!`: one raw OS call whose failure becomes an [`Error`] naming the call, the path,
 /// the arguments, the OS error read right after the failure test, and the call site — for
 /// your own [`os::Os`] implementation or any other raw call next to loadguard's.
 pub use loadguard_macros::os_call;
+pub use model::{Model, TensorView};
 pub use options::{LoadMode, LoadOptions, LockPolicy};
 pub use region::{LoadPath, MapReason, ReadReason};
 pub use registry::{Registry, Session};
