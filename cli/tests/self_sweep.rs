@@ -6,9 +6,8 @@
 //! `mmap` (its signal stack) aborts every Rust program before `main`, which says nothing about
 //! loadguard.
 //!
-//! What the sweep cannot reach: loadguard's own `pread` (`loader/src/os/real.rs`) goes through
-//! rustix's raw-syscall backend, not the C library, so no `LD_PRELOAD` tool sees or fails it.
-//! The CLI's `sessions` reads its file with std (the C library), and those reads are swept.
+//! loadguard builds rustix with `use-libc`, so its own `pread`s, `statx`es and `mmap`s go
+//! through the C library, where the sweep sees and fails them like any other loader's.
 
 #![cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
 

@@ -20,19 +20,32 @@ pub struct FileLoader {
 
 impl FileLoader {
     /// Opens `path` on the operating system.
+    ///
+    /// # Errors
+    ///
+    /// The `open` failure, or [`Error::NotRegularFile`](crate::Error::NotRegularFile).
     #[track_caller]
     pub fn open(path: impl AsRef<Path>, alignment: Alignment) -> Result<Self> {
         Self::open_with(&RealOs, path, alignment)
     }
 
     /// Opens `path` through an OS seam.
+    ///
+    /// # Errors
+    ///
+    /// The `open` failure, or [`Error::NotRegularFile`](crate::Error::NotRegularFile): a
+    /// loader reads by offset, which a stream has not.
     #[track_caller]
     pub fn open_with(os: &dyn Os, path: impl AsRef<Path>, alignment: Alignment) -> Result<Self> {
         let _site = crate::callsite::enter();
-        Ok(Self {
-            file: os.open(path.as_ref())?,
-            alignment,
-        })
+        let file = os.open(path.as_ref())?;
+        if !file.kind().is_regular() {
+            return Err(crate::Error::NotRegularFile {
+                path: path.as_ref().to_owned(),
+                kind: file.kind(),
+            });
+        }
+        Ok(Self { file, alignment })
     }
 }
 

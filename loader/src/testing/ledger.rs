@@ -155,7 +155,11 @@ impl Ledger {
         lock(&self.state).acquired.get(&kind).copied().unwrap_or(0)
     }
 
-    /// `Ok` if every acquisition was released, else the list of leaks.
+    /// `Ok` if every acquisition was released.
+    ///
+    /// # Errors
+    ///
+    /// The list of leaks: each resource still held, with where it was acquired.
     pub fn check_balanced(&self) -> std::result::Result<(), Leaks> {
         let live = self.outstanding();
         if live.is_empty() {

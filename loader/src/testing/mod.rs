@@ -32,6 +32,7 @@ pub mod guide {}
 pub mod child;
 mod dylib;
 pub(crate) mod faults;
+pub mod formats;
 mod ledger;
 #[cfg(feature = "testing")]
 pub mod model;

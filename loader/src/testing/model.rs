@@ -24,18 +24,25 @@ const MAX_STEPS: usize = 64;
 #[derive(Debug, Clone, Arbitrary)]
 pub enum Step {
     /// Open `NAMES[name % 4]` the `mode % 4`-th way of `OPENS`.
+    #[allow(missing_docs)]
     Open { name: u8, mode: u8 },
     /// Drop session `session % live`.
+    #[allow(missing_docs)]
     Drop { session: u8 },
     /// Clone session `session % live`.
+    #[allow(missing_docs)]
     Clone { session: u8 },
-    /// Cut `[offset, offset + len)` from a session (valid or not) and check it.
+    /// Cut `[offset % 64, offset % 64 + len % 64)` from a session (valid or not) and check it.
+    #[allow(missing_docs)]
     Segment { session: u8, offset: u16, len: u16 },
     /// Replace a name with a new file of `len` bytes (like a rename over it).
+    #[allow(missing_docs)]
     Replace { name: u8, len: u8 },
     /// Change a file in place: same identity, new contents and modification time.
+    #[allow(missing_docs)]
     Modify { name: u8, len: u8 },
-    /// Make a later call of an operation fail.
+    /// Make the `later % 4`-th next call of operation `op` fail with fault `kind`.
+    #[allow(missing_docs)]
     Fault { op: u8, later: u8, kind: u8 },
 }
 
@@ -63,7 +70,11 @@ fn contents(id: u32, version: u32, len: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Decodes `data` into steps and runs them; `Err` describes the first disagreement.
+/// Decodes `data` into steps and runs them.
+///
+/// # Errors
+///
+/// The first disagreement between the registry and the model, naming the step.
 pub fn check_registry(data: &[u8]) -> Result<(), String> {
     let mut u = Unstructured::new(data);
     let mut steps = Vec::new();
@@ -77,6 +88,10 @@ pub fn check_registry(data: &[u8]) -> Result<(), String> {
 }
 
 /// Runs `steps` against a registry over an in-memory OS and the reference model.
+///
+/// # Errors
+///
+/// The first disagreement between the registry and the model, naming the step.
 pub fn run(steps: &[Step]) -> Result<(), String> {
     let mut model = Model::new();
     for (i, step) in steps.iter().enumerate() {
