@@ -2,10 +2,12 @@
 //!
 //! Every OS failure carries the operation, the path it concerned, the OS error captured at the
 //! failing call, and the call site; range, size and format errors say the offset, length and
-//! file size. Display is uniform so that logs and snapshot diffs read the same everywhere:
+//! file size. A cause is displayed or returned from `source()`, never both: an OS failure's
+//! `Display` says what failed and where, its source is the OS error, and [`Error::chain`] shows
+//! the two together, as a log line or a command's message should:
 //!
 //! ```text
-//! mmap /models/a.bin (len=4096): Cannot allocate memory (os error 12) at src/main.rs:40:17
+//! mmap /models/a.bin (len=4096) failed at src/main.rs:40:17: Cannot allocate memory (os error 12)
 //! ```
 
 use std::fmt;
@@ -103,7 +105,12 @@ impl fmt::Display for OsError {
 pub(crate) const MEMORY_LABEL: &str = "<memory>";
 
 /// An OS call that failed: what, on which file, with which arguments, why, and from where.
+///
+/// Its `Display` says what failed and where ("`mmap /m.bin (len=4096) failed at src/main.rs:9:5`");
+/// the OS error itself is its [`source`](std::error::Error::source), as thiserror's convention
+/// has it (a cause is displayed or returned, never both). [`Error::chain`] shows both.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OsFailure {
     /// The call that failed: `open`, `fstat`, `mmap`, `madvise`, `pread`, `CreateFileMappingW`, …
     pub op: &'static str,
@@ -157,7 +164,7 @@ impl fmt::Display for OsFailure {
             }
             f.write_str(")")?;
         }
-        write!(f, ": {}", self.os)?;
+        f.write_str(" failed")?;
         match self.location {
             Some(at) => write!(f, " at {at}"),
             None => Ok(()),
@@ -165,12 +172,28 @@ impl fmt::Display for OsFailure {
     }
 }
 
+impl std::error::Error for OsFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.os)
+    }
+}
+
+impl std::error::Error for OsError {}
+
+impl OsError {
+    /// The error's kind, as `io::Error` classifies its code.
+    #[must_use]
+    pub fn kind(&self) -> io::ErrorKind {
+        self.to_io().kind()
+    }
+}
+
 /// Everything that can go wrong in loadguard.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An OS call failed.
-    #[error("{0}")]
+    /// An OS call failed. Its [`source`](std::error::Error::source) is the [`OsError`].
+    #[error(transparent)]
     Os(Box<OsFailure>),
     /// A requested byte range does not lie inside the source.
     #[error("{}: range of {len} bytes at offset {offset} is outside the file of {file_size} bytes", path.display())]
@@ -327,6 +350,38 @@ impl Error {
         }
     }
 
+    /// The error with every cause after it, joined by `: ` — what a log line or a command's
+    /// error message should show (`Display` alone leaves causes to
+    /// [`source`](std::error::Error::source)).
+    ///
+    /// ```
+    /// let err = loadguard::Registry::new()
+    ///     .open("/no/such/model.bin", &loadguard::LoadOptions::new())
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("open /no/such/model.bin failed at "));
+    /// assert!(err.chain().to_string().ends_with("(os error 2)"));
+    /// ```
+    #[must_use]
+    pub fn chain(&self) -> ErrorChain<'_> {
+        ErrorChain(self)
+    }
+
+    /// The kind of `io::Error` this error converts to (the OS error's own kind for an OS
+    /// failure).
+    #[must_use]
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Os(failure) => failure.os.kind(),
+            Error::OutOfRange { .. }
+            | Error::Truncated { .. }
+            | Error::ShrunkUnderMapping { .. } => io::ErrorKind::UnexpectedEof,
+            Error::NotRegularFile { .. } | Error::MapRefused { .. } | Error::InvalidOption(_) => {
+                io::ErrorKind::InvalidInput
+            }
+            _ => io::ErrorKind::InvalidData,
+        }
+    }
+
     /// The failing operation of an OS error.
     #[must_use]
     pub fn op(&self) -> Option<&'static str> {
@@ -372,19 +427,30 @@ impl From<FormatError> for Error {
 
 impl From<Error> for io::Error {
     fn from(err: Error) -> Self {
-        let kind = match &err {
-            Error::Os(failure) => failure.os.to_io().kind(),
-            Error::OutOfRange { .. }
-            | Error::Truncated { .. }
-            | Error::ShrunkUnderMapping { .. } => io::ErrorKind::UnexpectedEof,
-            Error::Size { .. } | Error::Format(_) | Error::StreamTooLong { .. } => {
-                io::ErrorKind::InvalidData
-            }
-            Error::NotRegularFile { .. } | Error::MapRefused { .. } => io::ErrorKind::InvalidInput,
-            Error::InvalidOption(_) => io::ErrorKind::InvalidInput,
-            Error::NullSymbol { .. } => io::ErrorKind::NotFound,
-            Error::LibraryInit { .. } => io::ErrorKind::Other,
-        };
-        io::Error::new(kind, err)
+        io::Error::new(err.kind(), err)
+    }
+}
+
+/// An error followed by its causes, joined by `: ` ([`Error::chain`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl<'a> ErrorChain<'a> {
+    /// The chain of any error, not only loadguard's.
+    #[must_use]
+    pub fn of(err: &'a (dyn std::error::Error + 'static)) -> Self {
+        Self(err)
+    }
+}
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(err) = cause {
+            write!(f, ": {err}")?;
+            cause = err.source();
+        }
+        Ok(())
     }
 }

@@ -68,7 +68,7 @@ pub(crate) mod sync;
 pub mod testing;
 
 pub use aligned::AlignedBuf;
-pub use error::{Error, OsError, OsFailure, Result};
+pub use error::{Error, ErrorChain, OsError, OsFailure, Result};
 pub use load::LoadProgress;
 /// `os_call!`: one raw OS call whose failure becomes an [`Error`] naming the call, the path,
 /// the arguments, the OS error read right after the failure test, and the call site — for
