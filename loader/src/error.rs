@@ -12,6 +12,7 @@
 
 use std::fmt;
 use std::io;
+use std::ops::Range;
 use std::panic::Location;
 use std::path::{Path, PathBuf};
 
@@ -452,5 +453,67 @@ impl fmt::Display for ErrorChain<'_> {
             cause = err.source();
         }
         Ok(())
+    }
+}
+
+impl SizeError {
+    /// Attaches the file the size belongs to.
+    pub fn at(self, path: impl Into<PathBuf>) -> Error {
+        Error::Size {
+            path: path.into(),
+            error: self,
+        }
+    }
+}
+
+/// Checks that `[offset, offset + len)` lies inside a source of `size` bytes and returns it as
+/// a `usize` range that can index a slice of that source.
+///
+/// The range is checked against `size` before narrowing, so a range inside a source that
+/// already lives in memory always converts; a too-large source is reported by its owner first.
+pub(crate) fn range_in(
+    path: &Path,
+    offset: u64,
+    len: u64,
+    size: u64,
+) -> Result<Range<usize>, Error> {
+    let end = match crate::size::checked_end(offset, len) {
+        Ok(end) if end <= size => end,
+        _ => return Err(Error::out_of_range(path, offset, len, size)),
+    };
+    let start = crate::size::to_usize(offset, "range start").map_err(|e| e.at(path))?;
+    let end = crate::size::to_usize(end, "range end").map_err(|e| e.at(path))?;
+    Ok(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn range_in_bounds_and_errors() {
+        let p = Path::new("f");
+        assert_eq!(range_in(p, 0, 0, 0).unwrap(), 0..0);
+        assert_eq!(range_in(p, 10, 0, 10).unwrap(), 10..10);
+        assert_eq!(range_in(p, 2, 3, 10).unwrap(), 2..5);
+        assert!(matches!(
+            range_in(p, 8, 3, 10),
+            Err(Error::OutOfRange {
+                offset: 8,
+                len: 3,
+                file_size: 10,
+                ..
+            })
+        ));
+        assert!(matches!(
+            range_in(p, 11, 0, 10),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            range_in(p, u64::MAX, 2, 10),
+            Err(Error::OutOfRange { .. })
+        ));
     }
 }

@@ -206,7 +206,7 @@ pub fn load_into_pool<'p>(
     let path = path.as_ref();
     let loader = FileLoader::open(path, Alignment::DEFAULT)?;
     // Checked here too so that a range error names the file, not the pool.
-    crate::size::range_in(path, offset, len, loader.size()?)?;
+    crate::error::range_in(path, offset, len, loader.size()?)?;
     pool.load(
         &loader,
         offset,

@@ -9,7 +9,7 @@ use super::index::{InsertError, RangeIndex};
 use super::{BufferId, Found, Provider, SharedBuffer};
 use crate::data::{DataLoader, SegmentInfo};
 use crate::error::{Error, Result};
-use crate::size::{self, Alignment};
+use crate::size::Alignment;
 use crate::sync::{AtomicU64, Mutex, Ordering, get_mut, lock};
 
 /// How a [`Pool`] allocates.
@@ -278,7 +278,7 @@ impl Pool {
     ) -> Result<SharedBuffer<'_>> {
         let _site = crate::callsite::enter();
         let label = format!("shm:{}", self.options.name);
-        let range = size::range_in(label.as_ref(), offset, len, loader.size()?)?;
+        let range = crate::error::range_in(label.as_ref(), offset, len, loader.size()?)?;
         let mut buf = self.alloc(range.len())?;
         loader.load_into(offset, &mut buf, info)?;
         tracing::debug!(
