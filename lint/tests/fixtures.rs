@@ -86,4 +86,5 @@ fixtures!(
     duplicate_symbol,
     double_lifecycle,
     static_resource,
+    wrong_failure_sentinel,
 );
