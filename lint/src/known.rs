@@ -350,8 +350,6 @@ pub fn reads_os_error(name: &str) -> bool {
             | "_errno"
             | "get_errno"
             | "dlerror"
-            | "strerror"
-            | "strerror_r"
             | "perror"
             | "GetLastNtStatus"
             | "from_win32"

@@ -120,8 +120,8 @@ pub fn on_analysis_stack<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     })
 }
 
-/// A file of a group after lowering.
-struct Lowered<'t> {
+/// A file of a group after lowering (see [`lower_file`]).
+pub struct Lowered<'t> {
     path: &'t str,
     text: &'t str,
     index: LineIndex<'t>,
@@ -133,17 +133,12 @@ struct Lowered<'t> {
 /// [`on_analysis_stack`]). Returns the findings and the notes on regions that were skipped.
 #[must_use]
 pub fn analyze_group(files: &[(String, String)], config: &Config) -> (Vec<Finding>, Vec<String>) {
-    let lowered: Vec<Lowered<'_>> = files.iter().map(|(p, t)| lower_guarded(p, t)).collect();
-    let mut summary = Summary::default();
-    for l in &lowered {
-        if let Ok(unit) = &l.unit {
-            summary.add(unit);
-        }
-    }
+    let lowered: Vec<Lowered<'_>> = files.iter().map(|(p, t)| lower_file(p, t)).collect();
+    let summary = summarize(&lowered);
     let mut findings = Vec::new();
     let mut notes = Vec::new();
     for l in &lowered {
-        let (mut f, mut n) = check_lowered(l, &summary, config);
+        let (mut f, mut n) = check_file(l, &summary, config);
         findings.append(&mut f);
         notes.append(&mut n);
     }
@@ -151,8 +146,22 @@ pub fn analyze_group(files: &[(String, String)], config: &Config) -> (Vec<Findin
     (findings, notes)
 }
 
-/// Lowers one file; a panic in a front-end becomes an `internal_error` for that file.
-fn lower_guarded<'t>(path: &'t str, text: &'t str) -> Lowered<'t> {
+/// The summary of a group's lowered files.
+#[must_use]
+pub fn summarize(lowered: &[Lowered<'_>]) -> Summary {
+    let mut summary = Summary::default();
+    for l in lowered {
+        if let Ok(unit) = &l.unit {
+            summary.add(unit);
+        }
+    }
+    summary
+}
+
+/// Lowers one file (the language from `path`'s extension); a panic in a front-end becomes an
+/// `internal_error` for that file. Needs a large stack (see [`on_analysis_stack`]).
+#[must_use]
+pub fn lower_file<'t>(path: &'t str, text: &'t str) -> Lowered<'t> {
     let index = LineIndex::new(text);
     let language = front::language_of(std::path::Path::new(path)).unwrap_or(Language::Rust);
     let unit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match language {
@@ -180,7 +189,10 @@ fn lower_guarded<'t>(path: &'t str, text: &'t str) -> Lowered<'t> {
     }
 }
 
-fn check_lowered(
+/// Runs the enabled rules on one lowered file with its group's summary: its findings, and
+/// notes on regions that were skipped.
+#[must_use]
+pub fn check_file(
     l: &Lowered<'_>,
     summary: &Summary,
     config: &Config,

@@ -151,6 +151,8 @@ impl<'t> Lowerer<'_, 't> {
                 "access_specifier" => {
                     scope.public = self.text(child).starts_with("public");
                 }
+                // A body whose signature was lost in an error region: analyze it as a function.
+                "compound_statement" => self.anonymous(child, &scope),
                 "ERROR" => {
                     self.broken(
                         child,
@@ -338,6 +340,26 @@ impl<'t> Lowerer<'_, 't> {
                 leaked_new,
             });
         }
+    }
+
+    fn anonymous(&mut self, body: TsNode<'_>, scope: &Scope) {
+        let saved_depth = std::mem::take(&mut self.depth);
+        let body_id = self.stmt(body);
+        self.depth = saved_depth;
+        let cfg = self.unit.cfgs[self.cfg as usize].clone();
+        self.unit.functions.push(Function {
+            name: String::new(),
+            owner: scope.owner.clone(),
+            trait_name: None,
+            is_pub: false,
+            kind: FnKind::Plain,
+            consumes_self: false,
+            params: Vec::new(),
+            ret: 0,
+            body: body_id,
+            cfg,
+            span: (to_u32(body.start_byte()), to_u32(body.end_byte())),
+        });
     }
 
     fn has_specifier(&self, n: TsNode<'_>, word: &str) -> bool {
@@ -830,6 +852,17 @@ impl<'t> Lowerer<'_, 't> {
     }
 
     fn range_params(&mut self, d: TsNode<'_>) {
+        let mut d = d;
+        for _ in 0..8 {
+            if matches!(d.kind(), "reference_declarator" | "pointer_declarator") {
+                match d.named_child(0) {
+                    Some(x) => d = x,
+                    None => break,
+                }
+            } else {
+                break;
+            }
+        }
         if d.kind() == "structured_binding_declarator" {
             for (i, x) in named(d).into_iter().enumerate() {
                 let p = self.leaf(Kind::Param, x);
@@ -864,7 +897,28 @@ impl<'t> Lowerer<'_, 't> {
         for d in declarators {
             let info = self.declarator(d);
             if info.function {
-                // `T f(args);` is a prototype, or a vexing parse: not a variable.
+                // `unique_fd guard(fd);` parses as a prototype taking a type `fd`: in a body it
+                // is a variable built from its arguments.
+                if let (Some(name), Some(params)) = (info.name, info.params) {
+                    let id = self.open(Kind::Let, if group { d } else { n });
+                    self.unit.nodes[id as usize].name = name;
+                    let t = self.type_of(ty, &DeclInfo::default());
+                    self.unit.nodes[id as usize].ty = t;
+                    let c = self.open(Kind::Construct, params);
+                    if let Some(t) = ty {
+                        self.unit.nodes[c as usize].name = type_name_sym(t);
+                    }
+                    for p in named(params) {
+                        let arg = p.child_by_field_name("type").unwrap_or(p);
+                        let a = self.leaf(Kind::Path, arg);
+                        let (s, q) = qualified(arg);
+                        self.unit.nodes[a as usize].name = s;
+                        self.unit.nodes[a as usize].qual = q;
+                    }
+                    self.close();
+                    self.close();
+                    last = Some(id);
+                }
                 continue;
             }
             let id = self.open(Kind::Let, if group { d } else { n });

@@ -184,7 +184,6 @@ fn is_status_name(name: &str) -> bool {
             | "res"
             | "result_code"
             | "status_code"
-            | "st"
             | "nrt_status"
             | "qnn_status"
     ) || name.ends_with("_status")
@@ -287,9 +286,12 @@ fn test_of(unit: &Unit<'_>, stmt: u32, var: &str) -> Option<u32> {
     unit.subtree(stmt).find(|&k| {
         let kn = unit.node(k);
         matches!(kn.kind, Kind::If | Kind::Match | Kind::Loop)
-            && unit
-                .child(k, 0)
-                .is_some_and(|c| unit.node(c).kind != Kind::Block && unit.mentions(c, var))
+            && unit.child(k, 0).is_some_and(|c| {
+                // `if (fstat(fd, &st) != 0)` passes it to be written, it does not test it.
+                unit.node(c).kind != Kind::Block
+                    && unit.mentions(c, var)
+                    && !unit.subtree(c).any(|x| writes(unit, x, var))
+            })
     })
 }
 

@@ -94,7 +94,7 @@ fn leak(unit: &Unit<'_>, body: u32, bind: u32, var: &str, what: &str, call: &str
         }
         let is_exit = matches!(n.kind, Kind::Return | Kind::Try | Kind::Exit);
         if is_exit {
-            let hands_out = n.kind != Kind::Try && unit.mentions(j, var);
+            let hands_out = n.kind == Kind::Return && unit.mentions(j, var);
             let owned = owners
                 .iter()
                 .any(|&o| unit.dominates(o, j) || unit.contains(o, j));
