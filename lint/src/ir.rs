@@ -255,6 +255,8 @@ pub struct TypeDecl {
     pub fields: Vec<(String, u32)>,
     /// It declares a destructor (C++) — Rust `Drop` impls are in [`Unit::drop_impls`].
     pub has_dtor: bool,
+    /// Methods declared in its body without a definition there (C++).
+    pub methods: Vec<String>,
     /// Byte range of the declaration.
     pub span: (u32, u32),
 }

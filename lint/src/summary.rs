@@ -78,12 +78,17 @@ pub struct Summary {
     pub resource_types: HashSet<String>,
     /// Functions whose body reads the OS error (`last_os_error`, `GetLastError`, `errno`).
     pub os_error_helpers: HashSet<String>,
+    /// (type, method) for every method defined or declared in a type.
+    pub methods: HashSet<(String, String)>,
 }
 
 impl Summary {
     /// Adds the facts of one unit.
     pub fn add(&mut self, unit: &Unit<'_>) {
         for f in &unit.functions {
+            if let Some(owner) = &f.owner {
+                self.methods.insert((owner.clone(), f.name.clone()));
+            }
             if f.ret != 0 {
                 self.returns
                     .entry(f.name.clone())
@@ -113,6 +118,9 @@ impl Summary {
             }
         }
         for t in &unit.types {
+            for m in &t.methods {
+                self.methods.insert((t.name.clone(), m.clone()));
+            }
             let mut resource = false;
             for (name, ty) in &t.fields {
                 let sty = owned(unit, *ty);

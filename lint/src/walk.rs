@@ -90,9 +90,10 @@ pub fn source_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
 }
 
 /// The group a file belongs to: its nearest ancestor directory that is a crate or project
-/// root (`Cargo.toml`, `CMakeLists.txt`, `meson.build`, `Makefile`, `BUILD`, `.git`), or the
-/// file's top directory. Files of one group share declarations.
-fn group_of(file: &Path, cache: &mut HashMap<PathBuf, PathBuf>) -> PathBuf {
+/// root (`Cargo.toml`, `CMakeLists.txt`, `meson.build`, `Makefile`, `BUILD`, `.git`), else the
+/// path it was found under (one of `roots`), else its top directory. Files of one group share
+/// declarations.
+fn group_of(file: &Path, roots: &[PathBuf], cache: &mut HashMap<PathBuf, PathBuf>) -> PathBuf {
     let start = file.parent().unwrap_or(Path::new("")).to_path_buf();
     let mut dir = start.clone();
     let mut seen = Vec::new();
@@ -112,7 +113,7 @@ fn group_of(file: &Path, cache: &mut HashMap<PathBuf, PathBuf>) -> PathBuf {
         ]
         .iter()
         .any(|m| dir.join(m).exists());
-        if is_root {
+        if is_root || roots.iter().any(|r| r == &dir) {
             break dir.clone();
         }
         match dir.parent() {
@@ -131,7 +132,7 @@ fn group_of(file: &Path, cache: &mut HashMap<PathBuf, PathBuf>) -> PathBuf {
 #[must_use]
 pub fn lint_paths(paths: &[PathBuf], config: &Config) -> Run {
     let (files, io_errors) = source_files(paths);
-    let mut run = analyze_files(&files, config);
+    let mut run = analyze_under(&files, paths, config);
     run.io_errors.splice(0..0, io_errors);
     run
 }
@@ -178,11 +179,17 @@ fn par_map<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) 
 /// Analyzes the given files: grouped by crate or directory, each group's files in parallel.
 #[must_use]
 pub fn analyze_files(files: &[PathBuf], config: &Config) -> Run {
+    analyze_under(files, &[], config)
+}
+
+/// [`analyze_files`], with groups never reaching above the directories in `roots`.
+#[must_use]
+pub fn analyze_under(files: &[PathBuf], roots: &[PathBuf], config: &Config) -> Run {
     let mut cache = HashMap::new();
     let mut groups: Vec<(PathBuf, Vec<&PathBuf>)> = Vec::new();
     let mut index: HashMap<PathBuf, usize> = HashMap::new();
     for f in files {
-        let g = group_of(f, &mut cache);
+        let g = group_of(f, roots, &mut cache);
         let i = *index.entry(g.clone()).or_insert_with(|| {
             groups.push((g, Vec::new()));
             groups.len() - 1

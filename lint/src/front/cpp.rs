@@ -231,6 +231,7 @@ impl<'t> Lowerer<'_, 't> {
                                     },
                                 );
                                 let name = self.unit.sym(name).to_owned();
+                                decl.methods.push(name.clone());
                                 self.unit.signatures.push((name, ret));
                             }
                             continue;

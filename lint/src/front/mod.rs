@@ -14,7 +14,7 @@ pub fn language_of(path: &std::path::Path) -> Option<Language> {
         "rs" => Language::Rust,
         "c" => Language::C,
         "cc" | "cpp" | "cxx" | "c++" | "h" | "hh" | "hpp" | "hxx" | "h++" | "inl" | "ipp"
-        | "cu" | "cuh" | "mm" | "m" => Language::Cpp,
+        | "cu" | "cuh" => Language::Cpp,
         _ => return None,
     })
 }
@@ -26,6 +26,7 @@ pub enum Language {
     Rust,
     /// C.
     C,
-    /// C++ (and C headers, Objective-C++ and CUDA sources, which parse as C++ well enough).
+    /// C++ (and C headers and CUDA sources, which parse as C++ well enough; Objective-C is not
+    /// read: its message sends misparse as C++).
     Cpp,
 }

@@ -83,6 +83,20 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
         {
             continue;
         }
+        // A C++ call of the type's own `init()` method: the shape is a constructor that calls
+        // it and another method that calls it again (a lazy `init()` guarded inside is not).
+        let own_method = unit.lang == crate::ir::Lang::Cpp
+            && cx
+                .summary
+                .methods
+                .contains(&(key.0.to_owned(), key.1.to_owned()));
+        if own_method
+            && !methods
+                .iter()
+                .any(|&fi| unit.functions[fi].kind == FnKind::Ctor)
+        {
+            continue;
+        }
         let first = list[0].0;
         let first_name = &unit.functions[first].name;
         for &(fi, node) in list.iter().filter(|&&(fi, _)| fi != first) {
@@ -102,10 +116,34 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
     }
 }
 
+/// Whether the call's value is kept (bound, constructed into, returned, passed on): then it
+/// makes a new object (`ctx = ggml_init(params)`), it does not (re)initialize this one.
+fn value_is_kept(unit: &Unit<'_>, i: u32) -> bool {
+    let mut at = i;
+    for _ in 0..16 {
+        let p = unit.parent(at);
+        if p == at {
+            return false;
+        }
+        let pn = unit.node(p);
+        match pn.kind {
+            Kind::Block => return false,
+            Kind::Other if unit.children(p).count() == 1 => at = p,
+            Kind::Binary | Kind::Unary | Kind::If | Kind::Try => return false,
+            Kind::Method if unit.child(p, 0) == Some(at) => at = p,
+            _ => return true,
+        }
+    }
+    true
+}
+
 /// The callee name when node `i` is an init / deinit call on this instance's state.
 fn lifecycle_call<'t>(unit: &Unit<'t>, i: u32) -> Option<&'t str> {
     let n = unit.node(i);
     let name = unit.name(i);
+    if value_is_kept(unit, i) {
+        return None;
+    }
     match n.kind {
         Kind::Call => {
             let qual = unit.qual(i);

@@ -61,8 +61,11 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
             f,
             wide: HashSet::new(),
             metadata: HashSet::new(),
+            filled: HashSet::new(),
         };
-        for (name, ty) in &f.params {
+        // C/C++ declares 64-bit locals and parameters for every count and index (`int64_t ne0`):
+        // there a value is untrusted only by where it comes from, not by its declared type.
+        for (name, ty) in f.params.iter().filter(|_| unit.lang == Lang::Rust) {
             if owned(unit, *ty).is_wide() {
                 scope.wide.insert(name.as_str());
             }
@@ -95,6 +98,21 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
                         hits.push(hit);
                     }
                 }
+                Kind::Call | Kind::Method if unit.lang == Lang::Cpp && is_read(unit.name(j)) => {
+                    // `fread(&h, ..)`, `read(fd, &n, 8)`, `f.read((char*)&n, 8)`, `memcpy(&n, p, 8)`.
+                    for a in unit.children(j) {
+                        if let Some(var) = address_of(unit, a) {
+                            scope.filled.insert(var);
+                            if unit.descendants(f.body).any(|d| {
+                                unit.node(d).kind == Kind::Let
+                                    && unit.name(d) == var
+                                    && owned(unit, unit.node(d).ty).is_wide()
+                            }) {
+                                scope.wide.insert(var);
+                            }
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -108,6 +126,8 @@ struct Scope<'c, 'u, 't> {
     wide: HashSet<&'t str>,
     /// Locals holding `Metadata` (their `.len()` is a file length).
     metadata: HashSet<&'t str>,
+    /// C/C++ locals whose address was passed to a read (`fread(&h, ..)`): filled from outside.
+    filled: HashSet<&'t str>,
 }
 
 impl<'t> Scope<'_, '_, 't> {
@@ -123,11 +143,14 @@ impl<'t> Scope<'_, '_, 't> {
         }
         let name = unit.name(id);
         let init = unit.child(id, 0);
-        let wide = if n.ty != 0
+        let declared = n.ty != 0
             && !unit
                 .ty(n.ty)
-                .is_some_and(|t| t.name.is_empty() || t.name == "auto")
-        {
+                .is_some_and(|t| t.name.is_empty() || t.name == "auto");
+        let wide = if declared && unit.lang == Lang::Cpp {
+            // `uint64_t n; read(fd, &n, 8);` makes `n` untrusted when the read is seen.
+            init.is_some_and(|i| self.untrusted(i).is_some())
+        } else if declared {
             owned(unit, n.ty).is_wide() && init.is_none_or(|i| !self.is_checked_conversion(i))
         } else {
             init.is_some_and(|i| self.untrusted(i).is_some())
@@ -337,6 +360,16 @@ impl<'t> Scope<'_, '_, 't> {
                     return Some(format!("a 64-bit file size (`{name}`)"));
                 }
                 let base = unit.child(e, 0);
+                if unit.lang == Lang::Cpp {
+                    // C/C++ declares every count 64-bit: a field is untrusted when its object
+                    // was filled from a file or buffer (`fread(&hdr, ..)`, `f.read((char*)&h, ..)`).
+                    let filled = base
+                        .and_then(|b| unit.var_of(b))
+                        .is_some_and(|b| self.filled.contains(b));
+                    return (filled && summary.field_wide(name)).then(|| {
+                        format!("field `{name}` of a value read from a file, declared 64-bit")
+                    });
+                }
                 let on_self = base
                     .and_then(|b| unit.var_of(b))
                     .is_some_and(|b| b == "self" || b == "this");
@@ -389,7 +422,8 @@ impl<'t> Scope<'_, '_, 't> {
                 if is_decode(name) {
                     return Some("an integer decoded from bytes".to_owned());
                 }
-                if !COMMON.contains(&name) && summary.returns_wide(name) {
+                let reader = unit.lang == Lang::Rust || reads_wide_value(name);
+                if reader && !COMMON.contains(&name) && summary.returns_wide(name) {
                     return Some(format!("the result of `{name}`, declared 64-bit"));
                 }
                 None
@@ -447,6 +481,18 @@ impl<'t> Scope<'_, '_, 't> {
     }
 }
 
+/// A C/C++ function whose name says it reads a 64-bit value (`gguf_get_val_u64`,
+/// `read_uint64`, `get_i64`): its result comes from the file, not from arithmetic.
+fn reads_wide_value(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["u64", "i64", "uint64", "int64"]
+        .iter()
+        .any(|w| lower.contains(w))
+        && ["get", "read", "load", "parse", "fetch"]
+            .iter()
+            .any(|w| lower.contains(w))
+}
+
 fn is_decode(name: &str) -> bool {
     matches!(
         name,
@@ -466,4 +512,40 @@ fn is_decode(name: &str) -> bool {
             | "get_i64_be"
             | "read_u64_into"
     )
+}
+
+/// Calls that fill their destination argument from a file, socket or buffer.
+fn is_read(name: &str) -> bool {
+    matches!(
+        name,
+        "read"
+            | "fread"
+            | "pread"
+            | "pread64"
+            | "ReadFile"
+            | "recv"
+            | "recvfrom"
+            | "memcpy"
+            | "gguf_fread_el"
+            | "read_raw"
+            | "read_exact"
+    )
+}
+
+/// `&x` or `(char*)&x` → `x`.
+fn address_of<'t>(unit: &Unit<'t>, a: u32) -> Option<&'t str> {
+    let mut a = a;
+    for _ in 0..4 {
+        let n = unit.node(a);
+        match n.kind {
+            Kind::Cast | Kind::Other => a = unit.child(a, 0)?,
+            Kind::Unary if n.op == Op::Ref => {
+                let inner = unit.peel(unit.child(a, 0)?);
+                let i = unit.node(inner);
+                return (i.kind == Kind::Path && i.qual.len == 0).then(|| unit.name(inner));
+            }
+            _ => return None,
+        }
+    }
+    None
 }

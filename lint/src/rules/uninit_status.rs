@@ -190,6 +190,36 @@ fn is_status_name(name: &str) -> bool {
         || name.ends_with("_rc")
 }
 
+/// Scalar types a status is declared with: `int`, `long`, `HRESULT`, `DWORD`, `NTSTATUS`,
+/// `cudaError_t`, `cl_int`, `esp_err_t`, `Qnn_ErrorHandle_t`, `enum ggml_status`, …
+fn is_scalar_status_type(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(
+        name,
+        "int"
+            | "long"
+            | "short"
+            | "unsigned"
+            | "unsigned int"
+            | "long long"
+            | "ssize_t"
+            | "BOOL"
+            | "HRESULT"
+            | "DWORD"
+            | "NTSTATUS"
+            | "LSTATUS"
+            | "LONG"
+            | "UINT"
+            | "i32"
+            | "c_int"
+    ) || lower.ends_with("_t")
+        || lower.contains("status")
+        || lower.contains("error")
+        || lower.contains("result")
+        || lower.ends_with("err")
+        || name.starts_with("cl_")
+}
+
 fn is_success_value(unit: &Unit<'_>, v: u32) -> bool {
     let v = unit.peel(v);
     let n = unit.node(v);
@@ -232,6 +262,14 @@ fn partial_status(unit: &Unit<'_>, let_id: u32) -> Option<Hit> {
     {
         return None;
     }
+    // A C++ object declared without a value is constructed: only scalars start undefined.
+    if no_init
+        && !unit
+            .ty(n.ty)
+            .is_some_and(|t| is_scalar_status_type(&t.name))
+    {
+        return None;
+    }
     let block = unit.enclosing_block(let_id)?;
     let block_end = unit.node(block).last;
     // The statements after the `let`, up to the first test of the variable.
@@ -245,6 +283,10 @@ fn partial_status(unit: &Unit<'_>, let_id: u32) -> Option<Hit> {
             let before_test = unit.subtree(stmt).take_while(|&k| k < test);
             for k in before_test {
                 if writes(unit, k, var) {
+                    if unit.dominates(k, test) {
+                        // Assigned on every path to this test.
+                        return None;
+                    }
                     assigned = true;
                 }
             }
@@ -312,7 +354,7 @@ fn all_paths_assign(unit: &Unit<'_>, s: u32, var: &str, depth: usize) -> bool {
     }
     let n = unit.node(s);
     match n.kind {
-        Kind::Assign | Kind::Unary => writes(unit, s, var),
+        Kind::Assign | Kind::Unary if writes(unit, s, var) => true,
         Kind::Block => unit
             .children(s)
             .any(|c| all_paths_assign(unit, c, var, depth + 1)),
@@ -339,15 +381,17 @@ fn all_paths_assign(unit: &Unit<'_>, s: u32, var: &str, depth: usize) -> bool {
                     })
                 })
         }
-        Kind::Other | Kind::Method | Kind::Call | Kind::Let => unit.subtree(s).any(|k| {
-            writes(unit, k, var)
-                && !unit.ancestors(k).take_while(|&a| a != s).any(|a| {
-                    matches!(
-                        unit.node(a).kind,
-                        Kind::If | Kind::Match | Kind::Loop | Kind::Closure
-                    )
-                })
-        }),
+        Kind::Other | Kind::Method | Kind::Call | Kind::Let | Kind::Assign | Kind::Unary => {
+            unit.subtree(s).any(|k| {
+                writes(unit, k, var)
+                    && !unit.ancestors(k).take_while(|&a| a != s).any(|a| {
+                        matches!(
+                            unit.node(a).kind,
+                            Kind::If | Kind::Match | Kind::Loop | Kind::Closure
+                        )
+                    })
+            })
+        }
         _ => false,
     }
 }

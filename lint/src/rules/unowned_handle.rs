@@ -54,6 +54,15 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
             let Some((what, _)) = known::acquire(unit.name(call)) else {
                 continue;
             };
+            // `g_handle = dlopen(..)` stores into a global (or member): not a local to leak.
+            let local = unit.node(i).kind == Kind::Let
+                || f.params.iter().any(|(p, _)| p == var)
+                || unit
+                    .descendants(f.body)
+                    .any(|d| unit.node(d).kind == Kind::Let && unit.name(d) == var);
+            if !local {
+                continue;
+            }
             if let Some(hit) = leak(unit, f.body, i, var, what, unit.name(call)) {
                 hits.push(hit.related(unit.node(call).start));
             }
@@ -64,7 +73,11 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
 /// The first early exit after `bind`'s failure check that leaks `var`, if any.
 fn leak(unit: &Unit<'_>, body: u32, bind: u32, var: &str, what: &str, call: &str) -> Option<Hit> {
     let after = unit.node(bind).last;
-    let end = unit.node(body).last;
+    // The variable's scope: exits after its block are not its exits (a handle opened and
+    // closed inside a loop body is done with when the loop ends).
+    let end = unit
+        .enclosing_block(bind)
+        .map_or(unit.node(body).last, |b| unit.node(b).last);
     // The failure check: the first `if` on the variable after the binding.
     let check = (after..end).find(|&j| {
         let n = unit.node(j);
