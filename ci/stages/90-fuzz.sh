@@ -3,7 +3,8 @@
 # fuzz for FUZZ_SECONDS (default 20) starting from the committed seed corpus fuzz/corpus/<target>/.
 # New inputs go to a scratch corpus under fuzz/target, so the committed corpus is never modified.
 # Per target, fuzz/corpus/<target>.seeds lists more seed directories (one per line, relative to
-# the repository root, e.g. lint/tests/fixtures) and fuzz/corpus/<target>.max_len a -max_len.
+# the repository root, e.g. lint/tests/fixtures) and fuzz/corpus/<target>.args extra libFuzzer
+# flags (e.g. -max_len=262144 -len_control=0).
 # A crash leaves its input in fuzz/artifacts/<target>/ and fails the stage.
 # FUZZ_TARGETS="a b" to run only some targets.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -54,8 +55,8 @@ for t in "${targets[@]}"; do
             [[ -n $dir && -d $dir ]] && dirs+=("$dir")
         done <"fuzz/corpus/$t.seeds"
     fi
-    if [[ -f fuzz/corpus/$t.max_len ]]; then
-        extra_args+=("-max_len=$(tr -dc 0-9 <"fuzz/corpus/$t.max_len")")
+    if [[ -f fuzz/corpus/$t.args ]]; then
+        read -r -a extra_args <"fuzz/corpus/$t.args"
     fi
     if [[ -d $seeds ]]; then
         dirs+=("$seeds")

@@ -215,3 +215,37 @@ fn one_bad_file_never_stops_the_others() {
     assert!(rules.contains(&"unchecked_size_cast"), "{rules:?}");
     assert!(rules.contains(&"parse_error"), "{rules:?}");
 }
+
+/// A file `syn` rejects is parsed item by item; tens of thousands of broken items stay linear
+/// (proc-macro2 looked a span's file up by a linear search over every parse of the thread).
+#[test]
+fn many_broken_items_degrade_linearly() {
+    let text = "let fd = unsafe { libc::open(p.as_ptr(), 0) };\n".repeat(20_000);
+    let findings = analyze_source("items.rs", &text, &Config::default());
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].rule, "parse_error");
+    let mixed =
+        format!("{text}fn f(file: &File) -> usize {{ file.metadata().unwrap().len() as usize }}\n");
+    let rules: Vec<&str> = analyze_source("mixed.rs", &mixed, &Config::default())
+        .iter()
+        .map(|f| f.rule)
+        .collect();
+    assert_eq!(rules, ["parse_error", "unchecked_size_cast"]);
+}
+
+/// A function whose whole body is one acquire call (httplib.h's `socket(..)` wrappers) once
+/// looped forever in `wrong_failure_sentinel`'s walk up from the call.
+#[test]
+fn a_body_that_is_one_acquire_call_terminates() {
+    for text in [
+        "int f(int d) { socket(d, 1, 0); }",
+        "int f(const char* p) { { open(p, 0); } }",
+    ] {
+        let _ = analyze_source("one.cpp", text, &Config::default());
+    }
+    let _ = analyze_source(
+        "one.rs",
+        "fn f(p: *const i8) { unsafe { libc::open(p, 0) } }",
+        &Config::default(),
+    );
+}

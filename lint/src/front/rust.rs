@@ -42,7 +42,12 @@ pub fn lower<'t>(text: &'t str, index: &LineIndex<'t>) -> Result<Unit<'t>, Parse
             Ok(unit)
         }
         Err(whole) => {
-            // Degrade: parse each top-level item on its own.
+            let whole_at = whole.span().start();
+            let whole = (whole_at.line.max(1), whole_at.column, whole.to_string());
+            // Degrade: parse each top-level item on its own. Each parse's spans are dropped
+            // right after lowering it: proc-macro2 finds a span's file by a linear search over
+            // every file parsed on the thread, which made many small parses quadratic.
+            proc_macro2::extra::invalidate_current_thread_spans();
             let mut start = 0;
             let mut analyzed = 0;
             let mut first_failure = None;
@@ -69,12 +74,10 @@ pub fn lower<'t>(text: &'t str, index: &LineIndex<'t>) -> Result<Unit<'t>, Parse
                         first_failure.get_or_insert((line, at.column, e.to_string()));
                     }
                 }
+                proc_macro2::extra::invalidate_current_thread_spans();
                 start = end;
             }
-            let failure = first_failure.unwrap_or_else(|| {
-                let at = whole.span().start();
-                (at.line.max(1), at.column, whole.to_string())
-            });
+            let failure = first_failure.unwrap_or(whole);
             let mut message = failure.2;
             if message == "cannot parse string into token stream" {
                 // proc-macro2's lexer error says nothing more; this is what it means.

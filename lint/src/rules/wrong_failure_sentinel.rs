@@ -51,11 +51,16 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
                 if let Some((what, sentinel)) = known::acquire(unit.name(i)) {
                     let _ = what;
                     let mut up = unit.parent(i);
-                    while up != i
-                        && matches!(unit.node(up).kind, Kind::Other | Kind::Block | Kind::Cast)
-                        && unit.children(up).count() == 1
-                    {
-                        up = unit.parent(up);
+                    // Up through wrappers, never past a body's root (its own parent).
+                    for _ in 0..16 {
+                        let wrapper =
+                            matches!(unit.node(up).kind, Kind::Other | Kind::Block | Kind::Cast)
+                                && unit.children(up).count() == 1;
+                        let p = unit.parent(up);
+                        if !wrapper || p == up {
+                            break;
+                        }
+                        up = p;
                     }
                     if let Some(hit) = wrong_test(unit, up, None, unit.name(i), sentinel) {
                         hits.push(hit);
