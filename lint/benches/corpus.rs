@@ -83,8 +83,14 @@ fn main() {
     if let Some(extra) = std::env::var_os("LOADGUARD_BENCH_ROOT") {
         rust_dirs.push(PathBuf::from(extra));
     }
-    throughput(&rust_dirs, &cpp_dirs, &config);
-    scale(&config);
+    // `LOADGUARD_BENCH_SKIP=throughput,scale` leaves parts out.
+    let skip = std::env::var("LOADGUARD_BENCH_SKIP").unwrap_or_default();
+    if !skip.contains("throughput") {
+        throughput(&rust_dirs, &cpp_dirs, &config);
+    }
+    if !skip.contains("scale") {
+        scale(&config);
+    }
 }
 
 fn json_line(f: &Finding, split: &str) -> String {
@@ -128,7 +134,7 @@ fn throughput(rust: &[PathBuf], cpp: &[PathBuf], config: &Config) {
     println!(
         "\nthroughput ({threads} threads, files read from the page cache, interleaved rounds)"
     );
-    let mut rates = vec![Vec::new(), Vec::new()];
+    let mut rates = [Vec::new(), Vec::new()];
     for round in 0..4 {
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {

@@ -84,6 +84,16 @@ pub fn scan(text: &str) -> Shape {
                 if levels.len() > 1 {
                     ops -= levels.pop().unwrap_or(0);
                 }
+                // A `}` that ends a statement or an item (no operator follows it) ends the
+                // chain its level was counting; `{0} = {0} = …` keeps counting.
+                if c == b'}' {
+                    let next = b[i + 1..].iter().find(|x| !x.is_ascii_whitespace());
+                    let continues = next.is_some_and(|x| b".?=+-*/%&|^!<>".contains(x));
+                    if !continues {
+                        let last = levels.last_mut().map_or(0, std::mem::take);
+                        ops -= last;
+                    }
+                }
                 if levels.len() == 1 && c != b')' && c != b']' {
                     shape.item_ends.push(i + 1);
                 }
@@ -275,5 +285,10 @@ mod tests {
         }
         let ok = format!("fn f() {{ {} }}", "let x = a + b;".repeat(5000));
         assert!(scan(&ok).too_deep.is_none());
+        // Many items with return types and generics, and statements ending in blocks.
+        let items = "fn f() -> Result<Vec<u8>, E> { if a > b { c } else { d } }\n".repeat(5000);
+        assert!(scan(&items).too_deep.is_none());
+        let blocks = format!("fn f() {{ a = {}0; }}", "{ 0 } = ".repeat(3000));
+        assert!(scan(&blocks).too_deep.is_some());
     }
 }

@@ -80,6 +80,9 @@ pub struct Summary {
     pub os_error_helpers: HashSet<String>,
     /// (type, method) for every method defined or declared in a type.
     pub methods: HashSet<(String, String)>,
+    /// (type, method) for methods that start by returning early on the object's state
+    /// (`if (mInited) return;`): calling them again is safe by design.
+    pub guarded_methods: HashSet<(String, String)>,
 }
 
 impl Summary {
@@ -88,6 +91,17 @@ impl Summary {
         for f in &unit.functions {
             if let Some(owner) = &f.owner {
                 self.methods.insert((owner.clone(), f.name.clone()));
+                let guard = unit.children(f.body).next().is_some_and(|first| {
+                    unit.node(first).kind == Kind::If
+                        && unit.child(first, 1).is_some_and(|t| unit.always_exits(t))
+                        && unit.child(first, 0).is_some_and(|c| {
+                            unit.subtree(c)
+                                .any(|k| matches!(unit.node(k).kind, Kind::Path | Kind::Field))
+                        })
+                });
+                if guard {
+                    self.guarded_methods.insert((owner.clone(), f.name.clone()));
+                }
             }
             if f.ret != 0 {
                 self.returns

@@ -212,6 +212,8 @@ impl<'t> Lowerer<'_, 't> {
             match m.kind() {
                 "field_declaration" => {
                     let ty = m.child_by_field_name("type");
+                    // A `static` data member is one per program, shared by every instance.
+                    let shared = self.has_specifier(m, "static");
                     let mut cursor = m.walk();
                     let declarators: Vec<_> = m
                         .children_by_field_name("declarator", &mut cursor)
@@ -237,7 +239,7 @@ impl<'t> Lowerer<'_, 't> {
                             continue;
                         }
                         let t = self.type_of(ty, &info);
-                        if let Some(name) = info.name {
+                        if let (Some(name), false) = (info.name, shared) {
                             decl.fields.push((self.unit.sym(name).to_owned(), t));
                         }
                     }

@@ -59,7 +59,9 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
             let Some(name) = lifecycle_call(unit, i) else {
                 continue;
             };
-            if guarded(cx, f, i) {
+            // `void init(Loader& l) { init(l.load()); }`: an overload delegating, not a second
+            // call site; `AAsset_close(asset)` on a local: another object's lifecycle.
+            if name == f.name || guarded(cx, f, i) || on_local_only(cx, f, i) {
                 continue;
             }
             calls
@@ -90,6 +92,13 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
                 .summary
                 .methods
                 .contains(&(key.0.to_owned(), key.1.to_owned()));
+        let lazy = cx
+            .summary
+            .guarded_methods
+            .contains(&(key.0.to_owned(), key.1.to_owned()));
+        if own_method && lazy {
+            continue;
+        }
         if own_method
             && !methods
                 .iter()
@@ -209,4 +218,35 @@ fn forgets_self(unit: &Unit<'_>, f: &Function) -> bool {
             && unit.name(i) == "forget"
             && unit.children(i).any(|a| unit.var_of(a) == Some("self"))
     })
+}
+
+/// Whether the call's arguments name locals of the function but nothing of the instance
+/// (`self`, `this`, a member): it acts on another object.
+fn on_local_only(cx: &Cx<'_, '_>, f: &Function, i: u32) -> bool {
+    let unit = cx.unit;
+    let mut local = false;
+    for a in unit
+        .children(i)
+        .skip(usize::from(unit.node(i).kind == Kind::Method))
+    {
+        for k in unit.subtree(a) {
+            let n = unit.node(k);
+            if n.kind != Kind::Path || n.qual.len > 0 {
+                continue;
+            }
+            let name = unit.name(k);
+            if matches!(name, "self" | "this")
+                || f.owner
+                    .as_deref()
+                    .is_some_and(|o| cx.summary.field(o, name).is_some())
+            {
+                return false;
+            }
+            local |= f.params.iter().any(|(p, _)| p == name)
+                || unit
+                    .descendants(f.body)
+                    .any(|d| unit.node(d).kind == Kind::Let && unit.name(d) == name);
+        }
+    }
+    local
 }

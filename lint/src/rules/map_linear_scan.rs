@@ -116,11 +116,16 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
                     if keys.is_empty() {
                         continue;
                     }
+                    // A comparison inside a closure of the body (`other.iter().any(|x| x.id ==
+                    // *k)`) searches something else, not this map.
                     let compares = unit.subtree(body).any(|c| {
                         unit.node(c).kind == Kind::If
-                            && unit
-                                .child(c, 0)
-                                .is_some_and(|cond| key_equality(unit, cond, &keys))
+                            && unit.child(c, 0).is_some_and(|cond| {
+                                key_equality(unit, cond, &keys)
+                                    && !unit
+                                        .subtree(cond)
+                                        .any(|x| unit.node(x).kind == Kind::Closure)
+                            })
                     });
                     if compares {
                         let n = unit.node(i);

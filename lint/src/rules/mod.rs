@@ -195,7 +195,10 @@ pub fn reads_os_error(cx: &Cx<'_, '_>, id: u32) -> bool {
     match n.kind {
         Kind::Call | Kind::Method | Kind::Macro => {
             let name = unit.name(id);
-            crate::known::reads_os_error(name) || cx.summary.os_error_helpers.contains(name)
+            // A helper of the group counts, unless it shadows an OS call's name (a Windows
+            // `munmap` shim that reads `GetLastError` is still `munmap` on Linux).
+            crate::known::reads_os_error(name)
+                || cx.summary.os_error_helpers.contains(name) && !crate::known::is_os_call(name, "")
         }
         Kind::Path => {
             unit.lang == crate::ir::Lang::Cpp && crate::known::is_errno_ident(unit.name(id))

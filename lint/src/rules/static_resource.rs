@@ -45,7 +45,12 @@ fn owns(cx: &Cx<'_, '_>, t: &STy) -> bool {
         return false;
     }
     t.is_or_wraps(
-        &|name| known::owns_os_resource(name) || cx.summary.drop_types.contains(name),
+        // A crate's own `OnceLock` / `Mutex` with a `Drop` impl is still a wrapper: what it
+        // owns is what its argument owns.
+        &|name| {
+            known::owns_os_resource(name)
+                || cx.summary.drop_types.contains(name) && !known::WRAPPERS.contains(&name)
+        },
         known::WRAPPERS,
     )
 }
@@ -105,7 +110,8 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
 
 /// The resource-owning type inside `t` (itself, or the first one through the wrappers).
 fn owner_inside<'a>(cx: &Cx<'_, '_>, t: &'a STy) -> Option<&'a String> {
-    if known::owns_os_resource(&t.name) || cx.summary.drop_types.contains(&t.name) {
+    let wrapper = known::WRAPPERS.contains(&t.name.as_str());
+    if known::owns_os_resource(&t.name) || !wrapper && cx.summary.drop_types.contains(&t.name) {
         return Some(&t.name);
     }
     if !known::WRAPPERS.contains(&t.name.as_str()) {

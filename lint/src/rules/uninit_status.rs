@@ -343,8 +343,28 @@ fn writes(unit: &Unit<'_>, k: u32, var: &str) -> bool {
     match n.kind {
         Kind::Assign => unit.child(k, 0).is_some_and(|t| unit.is_var(t, var)),
         Kind::Unary if n.op == Op::Ref => unit.child(k, 0).is_some_and(|t| unit.is_var(t, var)),
+        // C++ passes out-parameters by reference: `read_content(strm, res, max, status, ..)`.
+        // A status passed bare to a call other than a test macro may be written by it.
+        Kind::Path if unit.lang == Lang::Cpp && unit.is_var(k, var) => {
+            let p = unit.parent(k);
+            let pn = unit.node(p);
+            matches!(pn.kind, Kind::Call | Kind::Method)
+                && unit.child(p, 0) != Some(k)
+                && !is_test_macro(unit.name(p))
+        }
         _ => false,
     }
+}
+
+/// Status tests written as calls: `FAILED(hr)`, `SUCCEEDED(hr)`, `CHECK(rc)`, …
+fn is_test_macro(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper == name
+        && (upper.contains("FAIL")
+            || upper.contains("SUCCE")
+            || upper.contains("CHECK")
+            || upper.contains("ASSERT")
+            || upper.contains("ERR"))
 }
 
 /// Whether every path through statement `s` assigns `var`.

@@ -87,9 +87,15 @@ fn leak(unit: &Unit<'_>, body: u32, bind: u32, var: &str, what: &str, call: &str
     if !unit.always_exits(then) {
         return None;
     }
-    if unit
-        .exits(then)
-        .any(|e| unit.node(e).kind == Kind::Return && unit.mentions(e, var))
+    // `if (fp) { ..; fclose(fp); return n; }`: the branch that uses and releases the handle is
+    // the success path, and what follows is the failure path.
+    let releases = unit.subtree(then).any(|k| {
+        unit.node(k).kind == Kind::Call && known::is_release(unit.name(k)) && unit.mentions(k, var)
+    });
+    if releases
+        || unit
+            .exits(then)
+            .any(|e| unit.node(e).kind == Kind::Return && unit.mentions(e, var))
     {
         // `if fd >= 0 { return Ok(fd) }`: handed out; what follows is the failure path.
         return None;
@@ -160,8 +166,10 @@ fn takes_ownership(unit: &Unit<'_>, j: u32, var: &str) -> bool {
                 return false;
             };
             let t = unit.node(target);
+            // `self.fd = fd`, `table[i] = h`, `*out = h` (handed out through a pointer).
             let into_field = t.kind == Kind::Field
                 || t.kind == Kind::Index
+                || t.kind == Kind::Unary && t.op == crate::ir::Op::Deref
                 || (t.kind == Kind::Path
                     && unit.lang == crate::ir::Lang::Cpp
                     && unit.name(target) != var
