@@ -26,6 +26,7 @@ CI_APT_PACKAGES=(
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user # aarch64 tests under qemu
     gcc-mingw-w64-x86-64 wine64 wine                      # windows-gnu tests under Wine
     valgrind                                              # leak + uninitialised-read pass
+    strace                                                # the preload's fault-injection anchor
 )
 CI_RUST_TARGETS=(i686-unknown-linux-gnu aarch64-unknown-linux-gnu x86_64-pc-windows-gnu)
 CI_MIRI_TARGETS=(x86_64-unknown-linux-gnu i686-unknown-linux-gnu s390x-unknown-linux-gnu)
@@ -118,6 +119,21 @@ need_cargo_tool() {
     if command -v "$bin" >/dev/null 2>&1; then info "cargo tool present: $bin"; return 0; fi
     retry quietly "install-$crate" cargo install --locked "$crate"
     info "cargo: installed $crate"
+}
+
+# need_venv DIR PKG...: a Python virtual environment at DIR with the pip packages PKG (each
+# also its import name) installed; creates it and installs only what is missing.
+need_venv() {
+    local dir="$1"; shift
+    if [[ ! -x $dir/bin/python ]]; then
+        retry quietly venv python3 -m venv "$dir"
+    fi
+    if "$dir/bin/python" -c 'import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in sys.argv[1:]))' "$@"; then
+        info "pip: already installed in ${dir#"$CI_ROOT"/}: $*"
+        return 0
+    fi
+    retry quietly pip-install "$dir/bin/python" -m pip install --disable-pip-version-check -q "$@"
+    info "pip: installed $* in ${dir#"$CI_ROOT"/}"
 }
 
 # ---------------------------------------------------------------- target environments

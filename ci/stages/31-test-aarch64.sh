@@ -8,5 +8,8 @@ need_target aarch64-unknown-linux-gnu
 # aarch64 binary from inside qemu-user (no binfmt_misc here: the spawn fails with exit 127). Such
 # tests must prefix the child's command with this runner when it is set.
 export LOADGUARD_CHILD_RUNNER="$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"
+# qemu-user accepts madvise(MADV_POPULATE_READ) and does nothing: tests that need the kernel to
+# enforce it are marked `#[cfg_attr(loadguard_emulated, ignore = …)]` and show as ignored here.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="--cfg loadguard_emulated"
 section "test: -p loadguard --target aarch64-unknown-linux-gnu (qemu-user)"
 run cargo test -p loadguard --target aarch64-unknown-linux-gnu --no-fail-fast

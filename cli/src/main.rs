@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod harness;
 mod inspect;
 mod lint;
 mod sessions;
@@ -30,6 +31,10 @@ enum Command {
     Inspect(inspect::Args),
     /// Run the loader bug-class analyzer over Rust, C and C++ sources.
     Lint(lint::Args),
+    /// Run a command under the preload and report what it acquired and still held at exit.
+    Trace(harness::trace::Args),
+    /// Fail a command's OS calls on purpose: one call, or a sweep of every call.
+    Faults(harness::faults::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +51,7 @@ fn main() -> ExitCode {
         Command::Sessions(args) => sessions::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Trace(args) => harness::trace::run(&args),
+        Command::Faults(args) => harness::faults::run(&args),
     }
 }

@@ -169,3 +169,55 @@ fn the_table_names_every_strategy() {
         assert!(table.contains(name), "{name} missing from:\n{table}");
     }
 }
+
+/// `--cold` reports every loader; the memory figures show what one shared mapping saves: one
+/// page-cache copy in PSS for every strategy but the per-session read, and one set of page
+/// tables instead of one per session.
+#[cfg(target_os = "linux")]
+#[test]
+fn cold_loads_and_the_memory_that_sharing_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.bin");
+    let data: Vec<u8> = (0..8u32 << 20).map(|i| i.to_le_bytes()[1]).collect();
+    std::fs::write(&path, data).unwrap();
+    let report = json_of(&loadguard(&[
+        "sessions",
+        path.to_str().unwrap(),
+        "-n",
+        "4",
+        "--compare",
+        "--cold",
+        "--rounds",
+        "1",
+        "--json",
+    ]));
+    let cold = &report["cold"];
+    for name in ["loadguard_map", "loadguard_read", "naive_mmap", "fs_read"] {
+        assert!(cold[name]["gbps"].as_f64().unwrap() > 0.0, "{name}: {cold}");
+        assert_eq!(cold[name]["rounds"], 1, "{name}");
+    }
+    // O_DIRECT needs file system support: measured, or a stated reason.
+    assert!(cold["direct"]["gbps"].is_f64() || cold["direct"]["error"].is_string());
+    let grew = |run: &Value, field: &str| {
+        run[field]["after"].as_u64().unwrap() - run[field]["before"].as_u64().unwrap()
+    };
+    let (shared, mmap, read) = (
+        &report,
+        &report["compare"]["memmap2_per_session"],
+        &report["compare"]["read_per_session"],
+    );
+    for run in [shared, mmap, read] {
+        assert!(run["touch_ns"]["first"].is_u64() && run["touch_ns"]["median_rest"].is_u64());
+        assert!(run["open_plus_touch_ns"].is_u64());
+    }
+    let size_kib = 8 * 1024;
+    assert!(grew(shared, "pss_kib") < size_kib * 3 / 2, "{shared}");
+    assert!(grew(read, "pss_kib") >= 4 * size_kib, "{read}");
+    // 8 MiB of 4 KiB pages needs 16 KiB of page tables per mapping.
+    assert!(
+        grew(shared, "page_tables_kib") * 2 <= grew(mmap, "page_tables_kib"),
+        "one mapping's page tables against four: {} vs {}",
+        grew(shared, "page_tables_kib"),
+        grew(mmap, "page_tables_kib")
+    );
+}

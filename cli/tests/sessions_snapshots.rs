@@ -47,11 +47,15 @@ fn sessions_json_report() {
 /// Replaces the run-to-run figures (latency, RSS, fd numbers) and the temporary path, keeping
 /// every key so the snapshot still shows the report's full shape.
 fn redact(value: &mut serde_json::Value) {
-    const VOLATILE: [&str; 5] = [
+    const VOLATILE: [&str; 9] = [
         "open_ns",
+        "touch_ns",
+        "open_plus_touch_ns",
         "rss_anon_kib",
         "rss_file_kib",
         "rss_shmem_kib",
+        "pss_kib",
+        "page_tables_kib",
         "fds",
     ];
     let Some(object) = value.as_object_mut() else {
@@ -60,6 +64,8 @@ fn redact(value: &mut serde_json::Value) {
     for (key, field) in object.iter_mut() {
         if key == "file" {
             *field = "[file]".into();
+        } else if VOLATILE.contains(&key.as_str()) && field.is_number() {
+            *field = "[n]".into();
         } else if VOLATILE.contains(&key.as_str()) {
             for figure in field
                 .as_object_mut()
@@ -85,7 +91,7 @@ fn sessions_table_report() {
     settings.add_filter(r"\d+\.\d µs", "[t] µs");
     settings.add_filter(r"\d+ → \d+ \(\+\d+\)", "[before] → [after] (+[grew])");
     settings.add_filter(r"\d+/\d+/\d+", "[fds]");
-    settings.add_filter(r"\+\d+ ", "+[grew] ");
+    settings.add_filter(r"\+\d+\b", "+[grew]");
     settings.add_filter(r" +", " ");
     settings.bind(|| insta::assert_snapshot!("sessions_table", table));
 }

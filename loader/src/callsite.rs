@@ -45,7 +45,43 @@ impl Drop for Enter {
 }
 
 /// The site recorded by the outermost operation in progress on this thread.
-#[allow(dead_code)] // read only by the testing ledger, which is not always compiled
 pub(crate) fn current() -> Site {
     SITE.with(Cell::get)
+}
+
+/// The user's site for something built at `caller`: the outermost operation's site when one is
+/// in progress, else `caller` itself unless it lies in loadguard's own sources (a path into
+/// them means nothing to a user, and moves with every refactor).
+pub(crate) fn user_site(caller: &'static Location<'static>) -> Site {
+    current().or_else(|| (!is_internal(caller)).then_some(caller))
+}
+
+/// Whether `location` is in this crate's `src/` (wherever Cargo put it: a workspace path, or
+/// an absolute path into the registry's sources).
+fn is_internal(location: &Location<'_>) -> bool {
+    let here = file!(); // ".../src/callsite.rs"
+    let src = here.strip_suffix("callsite.rs").unwrap_or(here);
+    location.file().starts_with(src)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_sites_are_never_user_sites() {
+        let here = Location::caller();
+        assert_eq!(
+            user_site(here),
+            None,
+            "a site in loadguard's src/ is not the user's"
+        );
+        let _entered = enter();
+        assert!(current().is_some());
+        assert_eq!(
+            user_site(here),
+            current(),
+            "an operation in progress names its site"
+        );
+    }
 }

@@ -5,7 +5,7 @@
 //! file size. Display is uniform so that logs and snapshot diffs read the same everywhere:
 //!
 //! ```text
-//! mmap /models/a.bin: Cannot allocate memory (os error 12) at loader/src/map.rs:40:17
+//! mmap /models/a.bin (len=4096): Cannot allocate memory (os error 12) at src/main.rs:40:17
 //! ```
 
 use std::fmt;
@@ -13,8 +13,8 @@ use std::io;
 use std::panic::Location;
 use std::path::{Path, PathBuf};
 
-pub use crate::format::FormatError;
-pub use crate::size::SizeError;
+use crate::format::FormatError;
+use crate::size::SizeError;
 
 /// `Result` with loadguard's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -47,6 +47,7 @@ impl OsError {
     /// Takes the code an `io::Error` captured; errors that never came from the OS keep only
     /// their text.
     #[must_use]
+    #[track_caller]
     pub fn from_io(err: &io::Error) -> Self {
         match err.raw_os_error() {
             // io::Error's Display appends " (os error N)"; keep the bare text and add the
@@ -112,12 +113,18 @@ pub struct OsFailure {
     pub args: Vec<(&'static str, String)>,
     /// The OS error captured at the failing call.
     pub os: OsError,
-    /// Where in loadguard the call was made.
-    pub location: &'static Location<'static>,
+    /// Where the user's code called the loadguard operation that failed (the outermost
+    /// `#[track_caller]` entry point in progress on this thread), or the user's own `os_call!`;
+    /// `None` when neither is known (e.g. a direct call of an [`Os`](crate::os::Os) method).
+    /// Never a place inside loadguard.
+    pub location: Option<&'static Location<'static>>,
 }
 
 impl OsFailure {
-    /// A failure of `op` on `path` with the captured `os` error, located at the caller.
+    /// A failure of `op` on `path` with the captured `os` error, located at the user's call of
+    /// the loadguard operation in progress, or else at the caller of this (as from a user's own
+    /// `os_call!`) unless that is inside loadguard (see [`location`](Self::location)).
+    #[must_use]
     #[track_caller]
     pub fn new(op: &'static str, path: impl Into<PathBuf>, os: OsError) -> Self {
         Self {
@@ -125,7 +132,7 @@ impl OsFailure {
             path: path.into(),
             args: Vec::new(),
             os,
-            location: Location::caller(),
+            location: crate::callsite::user_site(Location::caller()),
         }
     }
 
@@ -150,7 +157,11 @@ impl fmt::Display for OsFailure {
             }
             f.write_str(")")?;
         }
-        write!(f, ": {} at {}", self.os, self.location)
+        write!(f, ": {}", self.os)?;
+        match self.location {
+            Some(at) => write!(f, " at {at}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -184,29 +195,94 @@ pub enum Error {
         file_size: u64,
     },
     /// A size did not survive a checked conversion or computation.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Size {
         /// The file the size belongs to.
         path: PathBuf,
-        /// What went wrong.
-        source: SizeError,
+        /// What went wrong (displayed, so not also a `source()`).
+        error: SizeError,
     },
     /// A model file broke a rule of its format.
     #[error(transparent)]
     Format(Box<FormatError>),
+    /// The path names something that is not a regular file, and the options do not
+    /// [read streams](crate::LoadOptions::read_streams).
+    #[error("{}: not a regular file but {kind}, with no size or identity to load by{}", path.display(), if kind.is_stream() { " (LoadOptions::read_streams reads it to its end)" } else { "" })]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it names.
+        kind: crate::os::FileKind,
+    },
+    /// A stream was longer than the limit given to
+    /// [`read_streams`](crate::LoadOptions::read_streams).
+    #[error("{}: {kind} longer than the limit of {limit} bytes", path.display())]
+    StreamTooLong {
+        /// The path.
+        path: PathBuf,
+        /// What it names.
+        kind: crate::os::FileKind,
+        /// The limit.
+        limit: u64,
+    },
+    /// [`LoadMode::Map`](crate::LoadMode::Map) was asked for a file that could change under a
+    /// mapping (not a sealed memfd, no fs-verity) without
+    /// [`assume_immutable`](crate::LoadOptions::assume_immutable).
+    #[error("{}: not mapped: the file could change under a mapping (no F_SEAL_WRITE|F_SEAL_SHRINK seals, no fs-verity); use LoadMode::Auto or Read for a shared copy, or the unsafe LoadOptions::assume_immutable", path.display())]
+    MapRefused {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A prefault found pages of the mapping past the end of the file: it is shorter than
+    /// when it was mapped.
+    #[error("{}: the file is shorter than its mapping: prefault of {len} bytes at offset {offset} found pages past its end (truncated after it was mapped)", path.display())]
+    ShrunkUnderMapping {
+        /// The file.
+        path: PathBuf,
+        /// Start of the prefaulted range.
+        offset: u64,
+        /// Length of the prefaulted range.
+        len: u64,
+    },
     /// A caller-supplied option is invalid.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    // --- dylib ---
+    /// A required symbol of a dynamic library resolved to a null address (an undefined weak
+    /// symbol): no function lives there.
+    #[error("{}: symbol {symbol} resolves to a null address{}", library.display(), location.map(|at| format!(" at {at}")).unwrap_or_default())]
+    NullSymbol {
+        /// The library.
+        library: PathBuf,
+        /// The symbol.
+        symbol: String,
+        /// Where the user's code asked for the table's load (as [`OsFailure::location`]).
+        location: Option<&'static Location<'static>>,
+    },
+    /// A dynamic library's initialise call reported failure (for a
+    /// [`dylib::Lifecycle`](crate::dylib::Lifecycle)'s init to return as its error).
+    #[error("{}: {call} failed with status {status}", library.display())]
+    LibraryInit {
+        /// The library.
+        library: PathBuf,
+        /// The initialise call (its symbol).
+        call: &'static str,
+        /// The status it returned.
+        status: i64,
+    },
 }
 
 impl Error {
-    /// An OS failure with the given captured error, located at the caller.
+    /// An OS failure with the given captured error, located at the user's call of the
+    /// loadguard operation in progress ([`OsFailure::location`]).
+    #[must_use]
     #[track_caller]
     pub fn os(op: &'static str, path: impl Into<PathBuf>, os: OsError) -> Self {
         Self::Os(Box::new(OsFailure::new(op, path, os)))
     }
 
     /// An OS failure from an `io::Error` that captured the code inside the failing call.
+    #[must_use]
     #[track_caller]
     pub fn from_io(op: &'static str, path: impl Into<PathBuf>, err: &io::Error) -> Self {
         Self::os(op, path, OsError::from_io(err))
@@ -214,6 +290,7 @@ impl Error {
 
     /// An OS failure whose code is read from errno / `GetLastError` *now*. Call it as the very
     /// next operation after the failing call.
+    #[must_use]
     #[track_caller]
     pub fn last_os(op: &'static str, path: impl Into<PathBuf>) -> Self {
         // Capture first: converting the path may allocate, and the allocator may touch errno.
@@ -271,7 +348,12 @@ impl Error {
             | Self::Truncated { path, .. }
             | Self::Size { path, .. } => Some(path),
             Self::Format(err) => Some(&err.path),
+            Self::NotRegularFile { path, .. }
+            | Self::StreamTooLong { path, .. }
+            | Self::MapRefused { path }
+            | Self::ShrunkUnderMapping { path, .. } => Some(path),
             Self::InvalidOption(_) => None,
+            Self::NullSymbol { library, .. } | Self::LibraryInit { library, .. } => Some(library),
         }
     }
 }
@@ -292,9 +374,16 @@ impl From<Error> for io::Error {
     fn from(err: Error) -> Self {
         let kind = match &err {
             Error::Os(failure) => failure.os.to_io().kind(),
-            Error::OutOfRange { .. } | Error::Truncated { .. } => io::ErrorKind::UnexpectedEof,
-            Error::Size { .. } | Error::Format(_) => io::ErrorKind::InvalidData,
+            Error::OutOfRange { .. }
+            | Error::Truncated { .. }
+            | Error::ShrunkUnderMapping { .. } => io::ErrorKind::UnexpectedEof,
+            Error::Size { .. } | Error::Format(_) | Error::StreamTooLong { .. } => {
+                io::ErrorKind::InvalidData
+            }
+            Error::NotRegularFile { .. } | Error::MapRefused { .. } => io::ErrorKind::InvalidInput,
             Error::InvalidOption(_) => io::ErrorKind::InvalidInput,
+            Error::NullSymbol { .. } => io::ErrorKind::NotFound,
+            Error::LibraryInit { .. } => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)
     }

@@ -6,7 +6,7 @@ use std::ops::{Deref, Range};
 use bytes::Bytes;
 
 use crate::aligned::AlignedBuf;
-use crate::region::Region;
+use crate::region::{LockGuard, Region};
 use crate::sync::Arc;
 
 /// A loaded byte range.
@@ -20,19 +20,33 @@ pub struct Segment {
     offset: u64,
 }
 
-/// Lets `Bytes` hold a shared region (or an owned buffer) as its owner.
-struct RegionOwner(Arc<Region>);
+/// Lets `Bytes` hold a shared region as its owner, with the segment's own lock, if any.
+struct RegionOwner {
+    // Drop order: the lock goes before the region reference it holds too.
+    _lock: Option<LockGuard>,
+    region: Arc<Region>,
+}
 
 impl AsRef<[u8]> for RegionOwner {
     fn as_ref(&self) -> &[u8] {
-        self.0.as_slice()
+        self.region.as_slice()
     }
 }
 
 impl Segment {
-    /// A view of `range` of a shared region (zero-copy). `range` is checked by the caller.
-    pub(crate) fn of_region(region: &Arc<Region>, range: Range<usize>, offset: u64) -> Self {
-        let bytes = Bytes::from_owner(RegionOwner(region.clone())).slice(range);
+    /// A view of `range` of a shared region (zero-copy), holding `lock` for as long as any
+    /// clone of it lives. `range` is checked by the caller.
+    pub(crate) fn of_region(
+        region: &Arc<Region>,
+        range: Range<usize>,
+        offset: u64,
+        lock: Option<LockGuard>,
+    ) -> Self {
+        let owner = RegionOwner {
+            _lock: lock,
+            region: region.clone(),
+        };
+        let bytes = Bytes::from_owner(owner).slice(range);
         Self { bytes, offset }
     }
 

@@ -45,7 +45,7 @@ impl SizeError {
     pub fn at(self, path: impl Into<PathBuf>) -> Error {
         Error::Size {
             path: path.into(),
-            source: self,
+            error: self,
         }
     }
 }
@@ -107,6 +107,10 @@ impl Alignment {
     pub const DEFAULT: Self = Self(64);
 
     /// Checks that `align` is a non-zero power of two.
+    ///
+    /// # Errors
+    ///
+    /// [`SizeError::BadAlignment`] for 0 or a value that is not a power of two.
     pub fn new(align: usize) -> Result<Self, SizeError> {
         if align.is_power_of_two() {
             Ok(Self(align))
@@ -122,6 +126,10 @@ impl Alignment {
     }
 
     /// Rounds `value` up to a multiple of this alignment, checked.
+    ///
+    /// # Errors
+    ///
+    /// [`SizeError::Overflow`] when the rounded value does not fit in 64 bits.
     pub fn align_up(self, value: u64) -> Result<u64, SizeError> {
         let mask = to_u64(self.0) - 1;
         value

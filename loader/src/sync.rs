@@ -37,3 +37,101 @@ pub(crate) fn get_mut<T>(mutex: &mut Mutex<T>) -> &mut T {
         .get_mut()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Runs `work(offset, chunk)` on every `chunk_len`-byte chunk of `buf` (the last may be
+/// shorter), on up to `threads` scoped threads that take chunks in order from a shared cursor,
+/// and stops handing out chunks at the first error, which it returns. One thread — and always
+/// under loom and Miri, which model or interpret every thread — runs the chunks in order on the
+/// caller's thread.
+///
+/// The one place loadguard starts threads of its own: large reads and prefaults are split so
+/// that several requests are in flight at once (see `load::read`).
+pub(crate) fn for_each_chunk<T, E>(
+    buf: &mut [T],
+    chunk_len: usize,
+    threads: usize,
+    work: impl Fn(usize, &mut [T]) -> Result<(), E> + Sync,
+) -> Result<(), E>
+where
+    T: Send,
+    E: Send,
+{
+    let chunk_len = chunk_len.max(1);
+    let chunks = buf.len().div_ceil(chunk_len);
+    let threads = if cfg!(any(loom, miri)) {
+        1
+    } else {
+        threads.clamp(1, chunks.max(1))
+    };
+    if threads == 1 {
+        for (i, chunk) in buf.chunks_mut(chunk_len).enumerate() {
+            work(i * chunk_len, chunk)?;
+        }
+        return Ok(());
+    }
+    // std's primitives, not the loom-modelled ones: loom never reaches this branch.
+    let queue = std::sync::Mutex::new(buf.chunks_mut(chunk_len).enumerate());
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let first_error = std::sync::Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .next();
+                    let Some((i, chunk)) = next else { return };
+                    if let Err(e) = work(i * chunk_len, chunk) {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                        first_error
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .get_or_insert(e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    match first_error
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_chunk_once_and_the_first_error_stops_the_rest() {
+        for threads in [1, 2, 4] {
+            let mut buf = vec![0u32; 1000];
+            for_each_chunk(&mut buf, 64, threads, |offset, chunk| {
+                for (i, x) in chunk.iter_mut().enumerate() {
+                    *x += u32::try_from(offset + i).unwrap();
+                }
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            assert!(
+                buf.iter()
+                    .enumerate()
+                    .all(|(i, &x)| x == u32::try_from(i).unwrap())
+            );
+            let err = for_each_chunk(&mut buf, 64, threads, |offset, _| {
+                if offset == 128 { Err(offset) } else { Ok(()) }
+            });
+            assert_eq!(err, Err(128));
+        }
+        let mut empty: [u8; 0] = [];
+        for_each_chunk(&mut empty, 64, 4, |_, _| Err::<(), ()>(())).unwrap();
+    }
+}

@@ -37,15 +37,27 @@ fn registry_model_inputs_agree_with_the_model() {
     }
 }
 
+/// The format targets' inputs, through the same checker the targets run
+/// (`loadguard::testing::formats::check`): every parser's invariants on whatever parses, typed
+/// errors (inside the input) on whatever does not, and every tensor view of the model.
 #[cfg_attr(miri, ignore = "reads the corpus from disk")]
 #[test]
-fn format_inputs_parse_or_fail_without_panicking() {
+fn format_inputs_keep_the_invariants() {
+    use loadguard::format::Format;
     let mut seen = 0;
-    for target in ["safetensors", "gguf", "pte", "safetensors_diff"] {
+    for (target, format) in [
+        ("safetensors", Some(Format::Safetensors)),
+        ("safetensors_diff", Some(Format::Safetensors)),
+        ("gguf", Some(Format::Gguf)),
+        ("pte", Some(Format::Pte)),
+        ("ptd", Some(Format::Ptd)),
+        ("inspect_report", None),
+    ] {
         for file in inputs(target) {
             let data = fs::read(&file).unwrap();
-            // Either verdict is fine; a panic (or an out-of-bounds read) fails the test.
-            let _ = loadguard::format::parse(&file, &data);
+            if let Err(violation) = loadguard::testing::formats::check(format, &data) {
+                panic!("{}: {violation}", file.display());
+            }
             seen += 1;
         }
     }

@@ -4,11 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use loadguard::data::{DataLoader, MappedLoader, MemoryLoader, SegmentInfo, SegmentKind};
 use loadguard::os::MemoryOs;
-use loadguard::{
-    DataLoader, Error, LoadMode, LoadOptions, LoadPath, MappedLoader, MemoryLoader, ReadReason,
-    Registry, SegmentInfo, SegmentKind,
-};
+use loadguard::{Error, LoadMode, LoadOptions, LoadPath, ReadReason, Registry};
 
 fn fs_with(files: &[(&str, &[u8])]) -> Registry {
     let os = MemoryOs::new();
@@ -51,7 +49,7 @@ fn two_names_of_one_file_share_but_two_files_do_not() {
 fn replaced_file_gets_a_new_load_and_the_old_stays_readable() {
     let os = Arc::new(MemoryOs::new());
     os.write("/m/a.bin", b"old contents".to_vec());
-    let reg = Registry::with_os(SharedOs(os.clone()));
+    let reg = Registry::with_os(os.clone());
     let old = reg.open("/m/a.bin", &OPTS).unwrap();
     os.write("/m/a.bin", b"new contents!".to_vec());
     let new = reg.open("/m/a.bin", &OPTS).unwrap();
@@ -65,7 +63,7 @@ fn replaced_file_gets_a_new_load_and_the_old_stays_readable() {
 fn file_modified_in_place_gets_a_new_load() {
     let os = Arc::new(MemoryOs::new());
     os.write("/m/a.bin", b"v1".to_vec());
-    let reg = Registry::with_os(SharedOs(os.clone()));
+    let reg = Registry::with_os(os.clone());
     let v1 = reg.open("/m/a.bin", &OPTS).unwrap();
     assert!(os.modify(Path::new("/m/a.bin"), b"v2".to_vec()));
     let v2 = reg.open("/m/a.bin", &OPTS).unwrap();
@@ -131,7 +129,7 @@ fn read_mode_shares_one_aligned_heap_copy() {
         .open("/m", &LoadOptions::new().mode(LoadMode::Map))
         .unwrap();
     assert!(!m.shares_with(&a));
-    assert!(matches!(m.load_path(), LoadPath::Mapped));
+    assert!(matches!(m.load_path(), LoadPath::Mapped(_)));
 }
 
 #[test]
@@ -223,14 +221,5 @@ fn data_loaders_agree_and_check_bounds() {
             loader.load_into(255, &mut buf, &info),
             Err(Error::OutOfRange { .. })
         ));
-    }
-}
-
-/// Lets a test keep a handle on the `MemoryOs` it gave the registry.
-struct SharedOs(Arc<MemoryOs>);
-
-impl loadguard::os::Os for SharedOs {
-    fn open(&self, path: &Path) -> loadguard::Result<Box<dyn loadguard::os::OsFile>> {
-        self.0.open(path)
     }
 }

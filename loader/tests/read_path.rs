@@ -2,15 +2,16 @@
 //! misbehaving OS seam over the in-memory OS, so it runs under Miri too.
 
 use std::io;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use loadguard::os::{FileKey, Mapping, MemoryOs, Os, OsFile};
-use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs};
-use loadguard::{
-    Alignment, DataLoader, Error, FileLoader, LoadMode, LoadOptions, Registry, SegmentInfo,
-    SegmentKind,
+use loadguard::data::{DataLoader, FileLoader, SegmentInfo, SegmentKind};
+use loadguard::os::{
+    Advice, FileKey, FileKind, Immutable, Mapping, MemoryOs, Os, OsFile, Prefault,
 };
+use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs};
+use loadguard::{Alignment, Error, LoadMode, LoadOptions, Registry};
 
 /// Every `read_at` returns at most 7 bytes, every third call fails with EINTR, and the file can
 /// claim to be longer than its bytes (a file truncated after it was opened).
@@ -34,6 +35,23 @@ impl Os for Flaky {
             claimed_extra: self.claimed_extra,
         }))
     }
+    fn stat(&self, path: &Path) -> loadguard::Result<FileKey> {
+        let mut key = self.inner.stat(path)?;
+        key.len += self.claimed_extra;
+        Ok(key)
+    }
+    fn advise(&self, map: &Mapping, advice: Advice, range: Range<usize>) -> io::Result<Prefault> {
+        self.inner.advise(map, advice, range)
+    }
+    fn lock(&self, bytes: &[u8]) -> io::Result<()> {
+        self.inner.lock(bytes)
+    }
+    fn unlock(&self, bytes: &[u8]) -> io::Result<()> {
+        self.inner.unlock(bytes)
+    }
+    fn page_size(&self) -> usize {
+        self.inner.page_size()
+    }
 }
 
 impl OsFile for FlakyFile {
@@ -52,12 +70,22 @@ impl OsFile for FlakyFile {
         let n = buf.len().min(7);
         self.inner.read_at(&mut buf[..n], offset)
     }
-    fn map(&self, _len: usize) -> loadguard::Result<Mapping> {
+    fn kind(&self) -> FileKind {
+        self.inner.kind()
+    }
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+    fn map_immutable(&self, _len: usize) -> loadguard::Result<Option<(Mapping, Immutable)>> {
         Err(Error::os(
             "mmap",
             self.path(),
             loadguard::OsError::from_code(12),
         ))
+    }
+    unsafe fn map_assumed(&self, len: usize) -> loadguard::Result<Mapping> {
+        self.map_immutable(len)
+            .map(|_| unreachable!("map_immutable always fails here"))
     }
 }
 

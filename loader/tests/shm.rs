@@ -10,8 +10,9 @@ use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use loadguard::Error;
+use loadguard::data::{FileLoader, SegmentInfo, SegmentKind};
 use loadguard::shm::{Pool, PoolOptions, Provider, load_into_pool};
-use loadguard::{Error, FileLoader, SegmentInfo, SegmentKind};
 
 fn memfd_pool(name: &str) -> Pool {
     Pool::with_options(PoolOptions::new().providers([Provider::Memfd]).name(name))

@@ -2,8 +2,9 @@
 //! loading, on every target and under Miri (`-Zmiri-strict-provenance`), which checks that
 //! every buffer is freed exactly once and no access strays outside one.
 
+use loadguard::data::{MemoryLoader, SegmentInfo, SegmentKind};
 use loadguard::shm::{Found, Pool, PoolOptions, Provider};
-use loadguard::{Alignment, Error, MemoryLoader, SegmentInfo, SegmentKind};
+use loadguard::{Alignment, Error};
 
 fn heap_pool() -> Pool {
     Pool::with_options(PoolOptions::new().providers([Provider::Heap]))

@@ -2,7 +2,9 @@
 //! session; in every interleaving init and deinit alternate (never overlapping, never twice in
 //! a row), and every init is matched by exactly one deinit by the end. A second model starts
 //! with an init that fails once: the failure is reported to exactly one acquirer and is never
-//! followed by a deinit.
+//! followed by a deinit. A third hands owned guards (over std's `Arc`, the one
+//! `acquire_owned` takes in every build) to other threads, so the last release — and the drop
+//! of the lifecycle itself — can happen on any of them.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p loom-tests --release --test lifecycle`.
 
@@ -92,4 +94,30 @@ fn three_threads_acquire_and_release() {
 #[test]
 fn a_failed_init_is_reported_once_and_never_deinitialised() {
     run(1);
+}
+
+#[test]
+fn owned_guards_released_on_other_threads_pair_init_and_deinit() {
+    loom::model(|| {
+        let driver = Arc::new(Driver::default());
+        let lifecycle = std::sync::Arc::new(lifecycle(&driver));
+        let first = lifecycle.acquire_owned().unwrap();
+        let releases_first = loom::thread::spawn(move || drop(first));
+        let shared = std::sync::Arc::clone(&lifecycle);
+        let takes_its_own = loom::thread::spawn(move || {
+            let guard = shared.acquire_owned().unwrap();
+            drop(shared);
+            drop(guard);
+        });
+        drop(lifecycle);
+        releases_first.join().unwrap();
+        takes_its_own.join().unwrap();
+        let (inits, deinits) = (
+            driver.inits.load(Ordering::SeqCst),
+            driver.deinits.load(Ordering::SeqCst),
+        );
+        assert!((1..=2).contains(&inits), "{inits} inits");
+        assert_eq!(inits, deinits, "every init has one deinit");
+        assert!(!driver.live.load(Ordering::SeqCst), "left initialised");
+    });
 }

@@ -1,8 +1,10 @@
-//! Proc macros for `loadguard`.
+//! Proc macros for `loadguard`; use them through `loadguard` (`loadguard::os_call!`,
+//! `loadguard::dylib::ApiTable`), whose items their expansions name.
 //!
 //! - [`os_call!`](macro@os_call): wraps one raw OS call so that a failure is turned into
 //!   `loadguard::Error` with the operation, the path, the named arguments, the OS error read
-//!   *immediately* after the failure test, and the call site. The loader's own OS layer uses it.
+//!   *immediately* after the failure test, and the call site. For users' own raw calls (an
+//!   `os::Os` implementation, a driver `ioctl`) as much as for loadguard's own.
 //! - [`ApiTable`](derive@ApiTable): turns a struct of `unsafe extern "C" fn` pointers into a
 //!   table that `loadguard::dylib::Api` resolves from a dynamic library, one lookup per symbol,
 //!   with duplicate symbols rejected at compile time.
@@ -10,6 +12,8 @@
 //! The parsing, validation and code generation live in `imp/` (split like thiserror's:
 //! `ast`, `attr`, `valid`, `expand`), written against `proc_macro2` only so the snapshot suite
 //! can run the very same code outside a compiler plugin.
+
+#![warn(missing_docs)]
 
 mod imp;
 
@@ -63,7 +67,9 @@ use proc_macro::TokenStream;
 /// The `unsafe` block in `call:` keeps the caller's spans, so clippy's
 /// `undocumented_unsafe_blocks` still demands its `// SAFETY:` comment (right above `call:`).
 /// Inside a `#[track_caller]` function the recorded location is that function's caller, as
-/// for any `#[track_caller]` call.
+/// for any `#[track_caller]` call. Every misuse (an unknown, repeated or missing key, a bad
+/// `fail_if`, an argument named twice) is a compile error pointing at the offending token,
+/// all reported in one pass.
 ///
 /// Why a macro and not a function taking a closure: the OS error must be read before anything
 /// else runs, and the error's call site must be the caller's line; the expansion reads
@@ -76,8 +82,11 @@ pub fn os_call(input: TokenStream) -> TokenStream {
 
 /// Derives `loadguard::dylib::ApiTable` for a struct of foreign function pointers.
 ///
+/// Import it from `loadguard::dylib`, which re-exports it next to the trait of the same name
+/// (one `use` brings both):
+///
 /// ```
-/// use loadguard::ApiTable;
+/// use loadguard::dylib::ApiTable;
 ///
 /// #[derive(ApiTable)]
 /// struct Enn {
@@ -87,7 +96,6 @@ pub fn os_call(input: TokenStream) -> TokenStream {
 ///     EnnTrace: Option<unsafe extern "C" fn(level: u32)>,
 /// }
 ///
-/// use loadguard::dylib::ApiTable as _;
 /// let names: Vec<_> = Enn::SYMBOLS.iter().map(|s| s.to_string()).collect();
 /// assert_eq!(names, ["EnnInitialize", "EnnTrace"]);
 /// ```
@@ -95,9 +103,10 @@ pub fn os_call(input: TokenStream) -> TokenStream {
 /// - The symbol is the field name, or `#[api(symbol = "…")]`.
 /// - `#[api(optional)]` on an `Option<unsafe extern "C" fn(…)>` field makes a missing symbol
 ///   `None`; every other field is required and a missing symbol fails the whole load.
-/// - Compile errors, all reported in one pass: two fields resolving to one symbol (one error
-///   spanning from the first field to the other), a field whose type is not written as a foreign function pointer, a
-///   generic, tuple or unit struct, enums and unions, and malformed `#[api]` attributes.
+/// - Compile errors, all reported in one pass: two fields resolving to one symbol (an error at
+///   each field's symbol: "first resolved here", then "resolved again here"), a field whose
+///   type is not written as a foreign function pointer, a generic, tuple or unit struct, enums
+///   and unions, and malformed `#[api]` attributes.
 ///
 /// The generated loader looks every symbol up exactly once.
 #[proc_macro_derive(ApiTable, attributes(api))]

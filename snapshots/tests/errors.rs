@@ -3,13 +3,11 @@
 
 use std::path::Path;
 
+use loadguard::data::{DataLoader as _, FileLoader, MemoryLoader, SegmentInfo, SegmentKind};
 use loadguard::os::MemoryOs;
-use loadguard::size::{self, Alignment, SizeError};
 use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyOs};
-use loadguard::{
-    DataLoader as _, Error, FileLoader, LoadMode, LoadOptions, MemoryLoader, OsError, OsFailure,
-    Registry, SegmentInfo, SegmentKind,
-};
+use loadguard::{Alignment, SizeError};
+use loadguard::{Error, LoadMode, LoadOptions, OsError, OsFailure, Registry};
 
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
@@ -71,12 +69,22 @@ fn range_size_and_option_errors() {
         bits: 32,
     }
     .at("/m/big");
-    let end = size::checked_end(u64::MAX, 1).unwrap_err().at("/m/x");
+    let end = SizeError::Overflow {
+        what: "end of range",
+        a: u64::MAX,
+        b: 1,
+    }
+    .at("/m/x");
     let align = Alignment::new(48).unwrap_err().at("/m/x");
     let truncated = Error::Truncated {
         path: "/m/t.bin".into(),
         offset: 100,
         file_size: 128,
+    };
+    let shrunk = Error::ShrunkUnderMapping {
+        path: "/m/s.bin".into(),
+        offset: 0,
+        len: 1 << 20,
     };
     settings().bind(|| {
         insta::assert_snapshot!(render(&[
@@ -87,7 +95,38 @@ fn range_size_and_option_errors() {
             ("offset + len overflow", end),
             ("alignment not a power of two", align),
             ("file shrank while reading", truncated),
+            ("file shorter than its mapping (prefault)", shrunk),
         ]));
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn what_is_not_loaded_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.bin");
+    std::fs::write(&path, [0u8; 64]).unwrap();
+    let registry = Registry::new();
+    let refused = registry
+        .open(&path, &LoadOptions::new().mode(LoadMode::Map))
+        .unwrap_err();
+    let device = registry.open("/dev/null", &LoadOptions::new()).unwrap_err();
+    let directory = registry.open(dir.path(), &LoadOptions::new()).unwrap_err();
+    let stream = registry
+        .open("/dev/zero", &LoadOptions::new().read_streams(4096))
+        .unwrap_err();
+    let copied = registry.open(&path, &LoadOptions::new()).unwrap();
+    settings().bind(|| {
+        insta::assert_snapshot!(format!(
+            "{}load path of an ordinary file: {}\n",
+            render(&[
+                ("map mode without the promise", refused),
+                ("a device", device),
+                ("a directory", directory),
+                ("an endless stream", stream),
+            ]),
+            copied.load_path()
+        ));
     });
 }
 

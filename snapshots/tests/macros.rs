@@ -127,3 +127,60 @@ fn api_table_every_error_in_one_pass() {
         }
     }));
 }
+
+/// The derive's errors for `source`, each drawn under the source lines it spans (as rustc
+/// draws them), so a snapshot shows where every error points and not only what it says.
+fn derive_errors_in_place(source: &str) -> String {
+    let input: TokenStream = source.parse().expect("source tokenizes");
+    let lines: Vec<&str> = source.lines().collect();
+    let mut out = String::new();
+    // Each error is `::core::compile_error! { "message" }`: the tokens before the braces
+    // carry the start of its span, the message literal the end.
+    let mut start: Option<proc_macro2::LineColumn> = None;
+    for token in imp::api_table(input) {
+        match token {
+            proc_macro2::TokenTree::Group(group) => {
+                let message = group.stream().into_iter().next().expect("a message");
+                let (from, to) = (start.take().expect("a start span"), message.span().end());
+                let text: syn::LitStr = syn::parse2(message.into()).expect("a string");
+                out.push_str(&format!("error: {}\n", text.value()));
+                for line in from.line..=to.line {
+                    let code = lines[line - 1];
+                    let first = if line == from.line { from.column } else { 0 };
+                    let last = if line == to.line {
+                        to.column
+                    } else {
+                        code.len()
+                    };
+                    out.push_str(&format!("{line:>3} | {code}\n"));
+                    out.push_str(&format!(
+                        "    | {}{}\n",
+                        " ".repeat(first),
+                        "^".repeat(last.saturating_sub(first).max(1))
+                    ));
+                }
+                out.push('\n');
+            }
+            other => {
+                start.get_or_insert(other.span().start());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn api_table_duplicate_symbols_point_at_each_field() {
+    insta::assert_snapshot!(derive_errors_in_place(
+        r#"struct Driver {
+    EnnInitialize: unsafe extern "C" fn() -> i32,
+    #[api(symbol = "EnnInitialize")]
+    init_again: unsafe extern "C" fn() -> i32,
+    #[api(symbol = "EnnRelease")]
+    release: unsafe extern "C" fn(),
+    #[api(symbol = "EnnRelease")]
+    release2: unsafe extern "C" fn(),
+    EnnRelease: unsafe extern "C" fn(),
+}"#
+    ));
+}

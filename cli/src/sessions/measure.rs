@@ -1,29 +1,36 @@
-//! What the process holds right now: RSS split by kind, and open file descriptors.
+//! What the process holds right now: RSS split by kind, PSS, page tables, open descriptors.
 
-/// RssAnon, RssFile and RssShmem in KiB from /proc/self/status (Linux); `None` elsewhere.
-/// Shared-memory buffers (memfd, dma-buf) count as RssShmem, neither anonymous nor file.
+/// Memory figures in KiB from /proc/self/status and /proc/self/smaps_rollup (Linux); `None`
+/// elsewhere. Shared-memory buffers (memfd, dma-buf) count as RssShmem, neither anonymous nor
+/// file. PSS divides every shared page among the processes mapping it, and counts a page mapped
+/// N times in this process once — unlike RssFile, which counts the page cache once per mapping.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Rss {
+pub struct Mem {
     pub anon_kib: Option<u64>,
     pub file_kib: Option<u64>,
     pub shmem_kib: Option<u64>,
+    pub pss_kib: Option<u64>,
+    /// VmPTE: the page tables of every mapping.
+    pub page_tables_kib: Option<u64>,
 }
 
-/// Reads the process's RSS now.
-pub fn rss() -> Rss {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return Rss::default();
-    };
-    let field = |name: &str| {
-        status.lines().find_map(|line| {
-            let rest = line.strip_prefix(name)?.strip_prefix(':')?;
-            rest.trim().trim_end_matches("kB").trim().parse().ok()
-        })
-    };
-    Rss {
-        anon_kib: field("RssAnon"),
-        file_kib: field("RssFile"),
-        shmem_kib: field("RssShmem"),
+fn field(text: &str, name: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?.strip_prefix(':')?;
+        rest.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+/// Reads the process's memory figures now.
+pub fn mem() -> Mem {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    Mem {
+        anon_kib: field(&status, "RssAnon"),
+        file_kib: field(&status, "RssFile"),
+        shmem_kib: field(&status, "RssShmem"),
+        pss_kib: field(&rollup, "Pss"),
+        page_tables_kib: field(&status, "VmPTE"),
     }
 }
 
@@ -41,4 +48,9 @@ pub fn touch_pages(bytes: &[u8]) -> u64 {
         .iter()
         .step_by(4096)
         .fold(0u64, |acc, &b| acc.wrapping_add(u64::from(b)))
+}
+
+/// Nanoseconds since `start`, saturating.
+pub fn nanos(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }

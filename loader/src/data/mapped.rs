@@ -6,12 +6,34 @@ use super::{DataLoader, SegmentInfo};
 use crate::error::Result;
 use crate::options::LoadOptions;
 use crate::registry::Registry;
+use crate::registry::Session;
 use crate::segment::Segment;
-use crate::session::Session;
 use crate::size;
 
 /// Loads segments as views of a registry session: no copy, and every loader of the same file
-/// shares one mapping. Advice, prefault and lock options apply to exactly each loaded range.
+/// shares one load. Advice, prefault and lock options apply to exactly each loaded range, and a
+/// segment's lock lives as long as the segment.
+///
+/// It maps only when that is sound — as [`Registry::open`] does: a file the OS keeps immutable,
+/// or options made with the `unsafe`
+/// [`LoadOptions::assume_immutable`](crate::LoadOptions::assume_immutable); any other file is
+/// one shared heap copy, still served without a copy per segment.
+///
+/// ```
+/// use loadguard::data::{DataLoader, MappedLoader, SegmentInfo, SegmentKind};
+/// use loadguard::os::MemoryOs;
+/// use loadguard::{LoadOptions, Registry};
+///
+/// let fs = MemoryOs::new();
+/// fs.write("/m.pte", vec![9u8; 1024]);
+/// let registry = Registry::with_os(fs);
+/// let loader = MappedLoader::open(&registry, "/m.pte", &LoadOptions::new())?;
+/// let info = SegmentInfo::new(SegmentKind::Constant, 0);
+/// let seg = loader.load(128, 64, &info)?;
+/// assert_eq!((seg.offset(), seg.len()), (128, 64));
+/// assert!(loader.load(1000, 64, &info).is_err()); // past the end: OutOfRange
+/// # Ok::<(), loadguard::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct MappedLoader {
     session: Session,
@@ -21,14 +43,17 @@ pub struct MappedLoader {
 impl MappedLoader {
     /// Opens `path` through `registry` with `opts` (whole-file advice is not applied: each
     /// `load` applies the options to its own range).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Registry::open`].
     #[track_caller]
     pub fn open(registry: &Registry, path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self> {
-        let whole_file = LoadOptions {
-            will_need: false,
-            prefault: false,
-            ..*opts
-        };
-        let whole_file = whole_file.lock(crate::options::LockPolicy::Off);
+        let _site = crate::callsite::enter();
+        let whole_file = opts
+            .will_need(false)
+            .prefault(false)
+            .lock(crate::options::LockPolicy::Off);
         let session = registry.open(path, &whole_file)?;
         Ok(Self {
             session,
@@ -57,14 +82,16 @@ impl DataLoader for MappedLoader {
         Ok(self.session.len())
     }
 
+    #[track_caller]
     fn load(&self, offset: u64, len: u64, info: &SegmentInfo) -> Result<Segment> {
-        let range = size::range_in(self.session.path(), offset, len, self.session.len())?;
+        let _site = crate::callsite::enter();
         tracing::trace!(path = %self.session.path().display(), offset, len, ?info.kind, "load");
-        self.session.region().apply(range, &self.opts)?;
-        self.session.segment(offset, len)
+        self.session.segment_with(offset, len, &self.opts)
     }
 
+    #[track_caller]
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
+        let _site = crate::callsite::enter();
         let range = size::range_in(
             self.session.path(),
             offset,

@@ -31,12 +31,16 @@ impl DataLoader for MemoryLoader {
         Ok(size::to_u64(self.bytes.len()))
     }
 
+    #[track_caller]
     fn load(&self, offset: u64, len: u64, _info: &SegmentInfo) -> Result<Segment> {
+        let _site = crate::callsite::enter();
         let range = size::range_in(&self.label, offset, len, self.size()?)?;
         Ok(Segment::of_bytes(self.bytes.slice(range), offset))
     }
 
+    #[track_caller]
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
+        let _site = crate::callsite::enter();
         let range = size::range_in(&self.label, offset, size::to_u64(buf.len()), self.size()?)?;
         buf.copy_from_slice(&self.bytes[range]);
         Ok(())

@@ -57,12 +57,24 @@ impl SegmentInfo {
 /// threads load from one loader at once.
 pub trait DataLoader: Send + Sync {
     /// Total size of the source in bytes.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the source needs to tell its size; the loaders here never fail.
     fn size(&self) -> Result<u64>;
 
-    /// Loads `[offset, offset + len)`. A range outside the source is
-    /// [`crate::Error::OutOfRange`], including when `offset + len` overflows.
+    /// Loads `[offset, offset + len)`.
+    ///
+    /// # Errors
+    ///
+    /// A range outside the source is [`crate::Error::OutOfRange`], including when
+    /// `offset + len` overflows; reading and locking failures name the call.
     fn load(&self, offset: u64, len: u64, info: &SegmentInfo) -> Result<Segment>;
 
     /// Copies `[offset, offset + buf.len())` into `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load).
     fn load_into(&self, offset: u64, buf: &mut [u8], info: &SegmentInfo) -> Result<()>;
 }

@@ -1,8 +1,12 @@
 //! [`Lifecycle`]: a library's init on the first acquire, deinit on the last release.
 
 use std::fmt;
+// The user's `Arc`, in both builds: under `cfg(loom)` only the counter's mutex is loom's (so
+// the model checks the pairing); a public signature must not change with a test flag.
+use std::sync::Arc;
 
-use crate::sync::{self, Arc, Mutex};
+use crate::callsite;
+use crate::sync::{self, Mutex};
 
 type Init<E> = Box<dyn Fn() -> Result<(), E> + Send + Sync>;
 type Deinit = Box<dyn Fn() + Send + Sync>;
@@ -21,6 +25,34 @@ type Deinit = Box<dyn Fn() + Send + Sync>;
 /// library is ready rather than racing into it. Consequently `init` and `deinit` must not
 /// acquire or drop a guard of the same `Lifecycle` (that would deadlock). Releasing locks the
 /// mutex in `Drop`; the lock recovers from poisoning, so this never panics there.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use loadguard::dylib::Lifecycle;
+///
+/// // Stand-ins for a driver's `init` (returning a status) and `deinit`.
+/// let (inits, deinits) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+/// let (i, d) = (Arc::clone(&inits), Arc::clone(&deinits));
+/// let lifecycle = Arc::new(Lifecycle::new(
+///     move || {
+///         i.fetch_add(1, Ordering::SeqCst);
+///         Ok::<(), i32>(())
+///     },
+///     move || {
+///         d.fetch_add(1, Ordering::SeqCst);
+///     },
+/// ));
+///
+/// let first = lifecycle.acquire()?; // runs init
+/// let second = lifecycle.acquire_owned()?; // shares it; the guard owns an `Arc`
+/// assert_eq!(lifecycle.sessions(), 2);
+/// drop(first);
+/// assert_eq!(deinits.load(Ordering::SeqCst), 0, "a session is still live");
+/// drop(second); // the last session: deinit runs here
+/// assert_eq!((inits.load(Ordering::SeqCst), deinits.load(Ordering::SeqCst)), (1, 1));
+/// # Ok::<(), i32>(())
+/// ```
 pub struct Lifecycle<E> {
     sessions: Mutex<usize>,
     init: Init<E>,
@@ -29,6 +61,7 @@ pub struct Lifecycle<E> {
 
 impl<E> Lifecycle<E> {
     /// A lifecycle that calls `init` on the first acquire and `deinit` after the last release.
+    #[must_use]
     pub fn new(
         init: impl Fn() -> Result<(), E> + Send + Sync + 'static,
         deinit: impl Fn() + Send + Sync + 'static,
@@ -43,27 +76,33 @@ impl<E> Lifecycle<E> {
     /// Takes one session: runs `init` first if no session is live. On init failure nothing is
     /// counted and the status is returned.
     ///
+    /// `init` and `deinit` run inside this call's operation: whatever they acquire through
+    /// loadguard is attributed to the caller of `acquire` (in errors and ledger reports).
+    ///
     /// # Errors
     ///
     /// Whatever `init` returned.
+    #[track_caller]
     pub fn acquire(&self) -> Result<LifecycleGuard<'_, E>, E> {
+        let _site = callsite::enter();
         self.take()?;
         Ok(LifecycleGuard { lifecycle: self })
     }
 
-    /// Like [`acquire`](Self::acquire), for a lifecycle shared through an `Arc`: the guard
-    /// keeps the lifecycle (and whatever its closures own, such as the [`Api`](super::Api))
-    /// alive, so a session object can hold it without a `'static` singleton. Called as
-    /// `Lifecycle::acquire_owned(&shared)` (an associated function, like `Arc::clone`, so that
-    /// the same code builds with loom's `Arc` under `cfg(loom)`).
+    /// Like [`acquire`](Self::acquire), for a lifecycle shared through a `std::sync::Arc`:
+    /// the guard keeps the lifecycle (and whatever its closures own, such as the
+    /// [`Api`](super::Api)) alive, so a session object can hold it without a `'static`
+    /// singleton. The `Arc` is std's in every build, `--cfg loom` included.
     ///
     /// # Errors
     ///
     /// Whatever `init` returned.
-    pub fn acquire_owned(this: &Arc<Self>) -> Result<OwnedLifecycleGuard<E>, E> {
-        this.take()?;
+    #[track_caller]
+    pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedLifecycleGuard<E>, E> {
+        let _site = callsite::enter();
+        self.take()?;
         Ok(OwnedLifecycleGuard {
-            lifecycle: Arc::clone(this),
+            lifecycle: Arc::clone(self),
         })
     }
 

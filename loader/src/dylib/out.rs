@@ -10,6 +10,31 @@ use std::mem::MaybeUninit;
 /// zero-initialising it and pretending that is a result) hides the failure or reads garbage.
 /// The storage is a `MaybeUninit<T>` and is read (`assume_init`) only on the success branch.
 ///
+/// ```
+/// use loadguard::dylib::with_out_param;
+///
+/// /// A driver call that writes `*handle` only when it returns 0.
+/// unsafe extern "C" fn create(size: i32, handle: *mut u64) -> i32 {
+///     if size < 0 {
+///         return -22; // fails without writing the out-parameter
+///     }
+///     // SAFETY: the caller passes storage for one u64.
+///     unsafe { handle.write(7) };
+///     0
+/// }
+///
+/// // SAFETY: `create` initialises the handle whenever it returns 0.
+/// let ok = unsafe { with_out_param(|h| create(16, h), |&rc| rc == 0) };
+/// assert_eq!(ok, Ok(7));
+/// // SAFETY: as above; on failure the storage is never read.
+/// let failed = unsafe { with_out_param(|h| create(-1, h), |&rc| rc == 0) };
+/// assert_eq!(failed, Err(-22));
+/// ```
+///
+/// # Errors
+///
+/// The call's status, when `succeeded` rejects it.
+///
 /// # Safety
 ///
 /// Whenever `succeeded(&status)` returns `true`, `call` must have fully initialised the `T`

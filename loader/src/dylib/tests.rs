@@ -10,13 +10,26 @@ use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-use super::{ApiTable, Lifecycle, Resolver, Symbol, SymbolSource, with_out_param};
+use super::{
+    Api, ApiTable, Library, Lifecycle, Linker, Resolver, Symbol, SymbolSource, with_out_param,
+};
 use crate::error::{Error, OsError};
+use crate::testing::{Fault, FaultOp, FaultPlan, FaultyLinker, Ledger, ResourceKind};
+
+/// The address of a Rust function standing in for an export.
+#[derive(Clone, Copy)]
+struct Export(NonNull<c_void>);
+
+// SAFETY: an `Export` is the address of a function item (code, never data): nothing is
+// reachable through it that could be raced, from any thread.
+unsafe impl Send for Export {}
+// SAFETY: as above.
+unsafe impl Sync for Export {}
 
 /// A symbol table of Rust functions, counting lookups per name.
 struct FakeLibrary {
     path: PathBuf,
-    symbols: HashMap<&'static CStr, *mut c_void>,
+    symbols: HashMap<&'static CStr, Option<Export>>,
     lookups: std::sync::Mutex<HashMap<String, usize>>,
 }
 
@@ -24,7 +37,10 @@ impl FakeLibrary {
     fn new(symbols: &[(&'static CStr, *mut c_void)]) -> Self {
         Self {
             path: PathBuf::from("/fake/libdriver.so"),
-            symbols: symbols.iter().copied().collect(),
+            symbols: symbols
+                .iter()
+                .map(|&(name, address)| (name, NonNull::new(address).map(Export)))
+                .collect(),
             lookups: std::sync::Mutex::default(),
         }
     }
@@ -39,7 +55,7 @@ impl SymbolSource for FakeLibrary {
         &self.path
     }
 
-    fn lookup(&self, name: &CStr) -> Result<NonNull<c_void>, OsError> {
+    fn lookup(&self, name: &CStr) -> Result<Option<NonNull<c_void>>, OsError> {
         *self
             .lookups
             .lock()
@@ -48,7 +64,7 @@ impl SymbolSource for FakeLibrary {
             .or_default() += 1;
         self.symbols
             .get(name)
-            .and_then(|&p| NonNull::new(p))
+            .map(|export| export.map(|e| e.0))
             .ok_or_else(|| {
                 OsError::from_io(&std::io::Error::other(format!(
                     "{}: undefined symbol: {}",
@@ -97,7 +113,7 @@ unsafe extern "C" fn fake_create(size: i32, handle: *mut i32) -> i32 {
 
 unsafe extern "C" fn fake_trace(_level: u32) {}
 
-#[derive(Clone, Copy, crate::ApiTable)]
+#[derive(Clone, Copy, ApiTable)]
 struct Driver {
     #[api(symbol = "drv_init")]
     init: unsafe extern "C" fn(status: *mut i32) -> i32,
@@ -110,7 +126,7 @@ struct Driver {
     missing: Option<unsafe extern "C" fn()>,
 }
 
-#[derive(crate::ApiTable)]
+#[derive(ApiTable)]
 struct NeedsMissing {
     #[api(symbol = "drv_init")]
     _init: unsafe extern "C" fn(status: *mut i32) -> i32,
@@ -128,6 +144,8 @@ fn fake_library() -> FakeLibrary {
         (c"drv_deinit", deinit as *mut c_void),
         (c"drv_create", create as *mut c_void),
         (c"drv_trace", trace as *mut c_void),
+        // Exported at null, as an undefined weak symbol is.
+        (c"drv_weak", std::ptr::null_mut()),
     ])
 }
 
@@ -172,9 +190,8 @@ fn dylib_each_symbol_is_looked_up_exactly_once() {
 
 #[test]
 fn dylib_missing_required_symbol_names_symbol_library_and_text() {
-    let library = fake_library();
     let line = line!() + 1;
-    let Err(err) = load::<NeedsMissing>(&library) else {
+    let Err(err) = open_api::<NeedsMissing>(&FakeLinker, "/fake/libdriver.so") else {
         panic!("drv_gone is not exported")
     };
     let failure = err.os_failure().expect("an OS failure");
@@ -189,8 +206,8 @@ fn dylib_missing_required_symbol_names_symbol_library_and_text() {
     assert_eq!(failure.path, Path::new("/fake/libdriver.so"));
     assert_eq!(failure.args, [("symbol", "drv_gone".to_owned())]);
     assert_eq!(
-        failure.location.line(),
-        line,
+        at(failure.location),
+        Some((file!(), line)),
         "located where the load was asked for"
     );
     let shown = err.to_string();
@@ -285,7 +302,7 @@ fn dylib_lifecycle_failed_init_reports_status_and_stays_uninitialised() {
 
     // Owned guards (for session objects) count the same way and keep the lifecycle alive.
     let shared = std::sync::Arc::new(lifecycle);
-    let owned = Lifecycle::acquire_owned(&shared).unwrap();
+    let owned = shared.acquire_owned().unwrap();
     let borrowed = shared.acquire().unwrap();
     assert_eq!(counts(), (init0 + 3, deinit0 + 1));
     drop(borrowed);
@@ -328,86 +345,153 @@ fn dylib_lifecycle_threads_share_one_init() {
     );
 }
 
-#[cfg(unix)]
-unsafe extern "C" {
-    /// libc's `close`: `close(-1)` fails with EBADF and sets errno, a real failing OS call.
-    fn close(fd: i32) -> i32;
+#[derive(ApiTable)]
+struct NeedsWeak {
+    #[api(symbol = "drv_weak")]
+    _weak: unsafe extern "C" fn(),
 }
 
-/// A real OS call that fails, and the code it leaves in errno / `GetLastError`.
-#[cfg(unix)]
-const BAD_CLOSE_CODE: i32 = 9; // EBADF
-#[cfg(windows)]
-const BAD_CLOSE_CODE: i32 = 6; // ERROR_INVALID_HANDLE
+#[derive(ApiTable)]
+struct MaybeWeak {
+    #[api(optional)]
+    drv_weak: Option<unsafe extern "C" fn()>,
+}
 
 #[test]
-fn dylib_os_call_captures_errno_op_args_and_call_site() {
-    fn failing() -> (u32, crate::Result<i32>) {
-        #[cfg(unix)]
-        let line = line!() + 2;
-        #[cfg(unix)]
-        let rc = crate::os_call!(
-            op: "close",
-            path: "/m/a.bin",
-            args: { fd: -1, attempt: 1 },
-            fail_if: == -1,
-            // SAFETY: closing an invalid descriptor only fails.
-            call: unsafe { close(-1) },
-        );
-        #[cfg(windows)]
-        let line = line!() + 2;
-        #[cfg(windows)]
-        let rc = crate::os_call!(
-            op: "close",
-            path: "/m/a.bin",
-            args: { fd: -1, attempt: 1 },
-            fail_if: == 0,
-            // SAFETY: closing a null handle only fails.
-            call: unsafe { windows_sys::Win32::Foundation::CloseHandle(std::ptr::null_mut()) },
-        );
-        (line, rc)
+fn dylib_null_symbol_is_a_typed_error_when_required_and_none_when_optional() {
+    let library = fake_library();
+    let line = line!() + 1;
+    let Err(err) = open_api::<NeedsWeak>(&FakeLinker, "/fake/libdriver.so") else {
+        panic!("drv_weak is exported at null")
+    };
+    let Error::NullSymbol {
+        library: path,
+        symbol,
+        location,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(path, Path::new("/fake/libdriver.so"));
+    assert_eq!(symbol, "drv_weak");
+    assert_eq!(at(*location), Some((file!(), line)));
+    assert_eq!(err.path(), Some(Path::new("/fake/libdriver.so")));
+    assert!(
+        err.to_string()
+            .starts_with("/fake/libdriver.so: symbol drv_weak resolves to a null address at "),
+        "{err}"
+    );
+    let maybe: MaybeWeak = load(&library).unwrap();
+    assert!(maybe.drv_weak.is_none());
+}
+
+/// A linker whose every library is `fake_library()` under the path asked for, or nothing
+/// for a path under `/missing/`.
+struct FakeLinker;
+
+impl Linker for FakeLinker {
+    unsafe fn open(&self, path: &Path) -> crate::Result<Box<dyn SymbolSource>> {
+        if path.starts_with("/missing") {
+            return Err(Error::from_io(
+                "dlopen",
+                path,
+                &std::io::Error::from_raw_os_error(2),
+            ));
+        }
+        let mut library = fake_library();
+        library.path = path.to_path_buf();
+        Ok(Box::new(library))
     }
-    let (line, rc) = failing();
-    let err: Error = rc.unwrap_err();
-    let failure = err.os_failure().unwrap();
-    assert_eq!(failure.op, "close");
-    assert_eq!(failure.os.code(), Some(BAD_CLOSE_CODE));
-    assert_eq!(
-        failure.location.line(),
-        line,
-        "the os_call! line, not the error module's"
-    );
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "close /m/a.bin (fd=-1, attempt=1): {} at loader/src/dylib/tests.rs:{line}:18",
-            OsError::from_code(BAD_CLOSE_CODE)
-        )
-    );
+}
+
+/// A location as (file, line), for comparing with `file!()` and `line!()`.
+fn at(location: Option<&'static std::panic::Location<'static>>) -> Option<(&'static str, u32)> {
+    location.map(|l| (l.file(), l.line()))
+}
+
+#[track_caller]
+fn open_api<T: ApiTable>(linker: &dyn Linker, path: &str) -> crate::Result<Api<T>> {
+    // SAFETY: the fake linker runs no initialisers, and every symbol of `fake_library` is
+    // registered with its field's exact signature.
+    unsafe { Api::open_with(linker, path) }
 }
 
 #[test]
-fn dylib_os_call_success_and_returned_codes() {
-    let ok: crate::Result<i32> =
-        crate::os_call!(op: "fsync", path: "/m", fail_if: != 0, code: returned, call: 0);
-    assert_eq!(ok.unwrap(), 0);
-    let err =
-        crate::os_call!(op: "posix_fadvise", path: "/m", fail_if: != 0, code: returned, call: 22)
-            .unwrap_err();
-    assert_eq!(err.os_code(), Some(22));
-    let null: crate::Result<*const u8> = crate::os_call!(
-        op: "mmap", path: "/m", args: { len: 1 }, fail_if: is_null, call: std::ptr::null::<u8>(),
+fn dylib_api_over_a_stand_in_linker_is_ledgered_until_dropped() {
+    let ledger = Ledger::new();
+    let linker = ledger.track_linker(FakeLinker);
+    let line = line!() + 1;
+    let api: Api<Driver> = open_api(&linker, "/vendor/libdriver.so").unwrap();
+    assert_eq!(api.path(), Path::new("/vendor/libdriver.so"));
+    assert_eq!(api.library().path(), api.path());
+    let held = ledger.outstanding();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].kind, ResourceKind::Library);
+    assert_eq!(held[0].label, "/vendor/libdriver.so");
+    assert_eq!(
+        (held[0].site.file(), held[0].site.line()),
+        (file!(), line),
+        "the user's call of Api::open_with"
     );
-    assert!(null.is_err());
-    let closure: crate::Result<i64> =
-        crate::os_call!(op: "lseek", path: "/m", fail_if: |r| *r < 0, call: 7_i64);
-    assert_eq!(closure.unwrap(), 7);
-    let io: crate::Result<u8> = crate::os_call!(
-        op: "read", path: "/m", fail_if: is_err,
-        call: Err::<u8, _>(std::io::Error::from_raw_os_error(4)),
-    );
-    assert_eq!(io.unwrap_err().os_code(), Some(4));
-    let ok: crate::Result<u8> =
-        crate::os_call!(op: "read", path: "/m", fail_if: is_err, call: Ok::<u8, std::io::Error>(3));
-    assert_eq!(ok.unwrap(), 3);
+    assert!(format!("{api:?}").contains("Driver"));
+    drop(api);
+    ledger.assert_balanced();
+    assert_eq!(ledger.acquired(ResourceKind::Library), 1);
+}
+
+#[test]
+fn dylib_every_injected_open_and_lookup_failure_releases_the_library() {
+    let symbols = Driver::SYMBOLS.len();
+    // The open, then each lookup in turn; the last round injects nothing.
+    let faults = std::iter::once((FaultOp::Dlopen, 1))
+        .chain((1..=symbols).map(|n| (FaultOp::Dlsym, n)))
+        .chain(std::iter::once((FaultOp::Dlsym, symbols + 1)));
+    for (op, n) in faults {
+        let ledger = Ledger::new();
+        let plan = FaultPlan::new().nth(op, n, Fault::Errno(5));
+        let linker = FaultyLinker::new(ledger.track_linker(FakeLinker), plan.clone());
+        let line = line!() + 1;
+        match open_api::<Driver>(&linker, "/vendor/libdriver.so") {
+            Ok(api) => {
+                // Either nothing was injected, or the failed lookup was an optional symbol's,
+                // which leaves its field `None` instead of failing the load.
+                let hit = Driver::SYMBOLS.get(n - 1).filter(|_| op == FaultOp::Dlsym);
+                assert!(
+                    plan.injected() == 0 || hit.is_some_and(Symbol::is_optional),
+                    "{op:?} {n}"
+                );
+                if hit.map(Symbol::name) == Some(c"drv_trace") {
+                    assert!(api.drv_trace.is_none(), "drv_trace's lookup failed");
+                }
+                assert_eq!(ledger.live(ResourceKind::Library), 1);
+                drop(api);
+            }
+            Err(err) => {
+                assert_eq!(plan.injected(), 1, "{op:?} {n}: {err}");
+                assert_eq!(err.os_code(), Some(5), "{err}");
+                let failure = err.os_failure().unwrap();
+                let expected_op = match op {
+                    FaultOp::Dlopen => "dlopen",
+                    _ if cfg!(windows) => "GetProcAddress",
+                    _ => "dlsym",
+                };
+                assert_eq!(failure.op, expected_op);
+                assert_eq!(at(failure.location), Some((file!(), line)), "{err}");
+            }
+        }
+        ledger.assert_balanced();
+    }
+}
+
+#[test]
+fn dylib_open_failure_is_located_at_the_caller_and_acquires_nothing() {
+    let ledger = Ledger::new();
+    let linker = ledger.track_linker(FakeLinker);
+    let line = line!() + 2;
+    // SAFETY: the fake linker runs nothing.
+    let err = unsafe { Library::open_with(&linker, "/missing/libdriver.so") }.unwrap_err();
+    let failure = err.os_failure().unwrap();
+    assert_eq!((failure.op, failure.os.code()), ("dlopen", Some(2)));
+    assert_eq!(at(failure.location), Some((file!(), line)));
+    assert_eq!(ledger.acquired(ResourceKind::Library), 0);
 }

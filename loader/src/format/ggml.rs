@@ -9,6 +9,7 @@ use std::fmt;
 
 /// One ggml type: its id in GGUF files, name, elements per block and bytes per block.
 #[derive(Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct GgmlType {
     /// The id stored in tensor infos.
     pub id: u32,
@@ -21,11 +22,17 @@ pub struct GgmlType {
 }
 
 impl GgmlType {
+    /// Whether a row of `ne0` elements is a whole number of blocks.
+    #[must_use]
+    pub fn whole_blocks(&self, ne0: u64) -> bool {
+        ne0 % self.block_size == 0
+    }
+
     /// Bytes taken by a row of `ne0` elements, or `None` when `ne0` is not a whole number of
-    /// blocks.
+    /// blocks ([`whole_blocks`](Self::whole_blocks)) or the size overflows `u64`.
     #[must_use]
     pub fn row_bytes(&self, ne0: u64) -> Option<u64> {
-        if ne0 % self.block_size != 0 {
+        if !self.whole_blocks(ne0) {
             return None;
         }
         (ne0 / self.block_size).checked_mul(self.type_size)
@@ -41,7 +48,7 @@ impl fmt::Display for GgmlType {
 macro_rules! types {
     ($($id:literal $name:ident $block:literal $size:literal),* $(,)?) => {
         /// Every ggml type a GGUF file may use, by id.
-        pub static TYPES: &[GgmlType] = &[
+        static TYPES: &[GgmlType] = &[
             $(GgmlType { id: $id, name: stringify!($name), block_size: $block, type_size: $size }),*
         ];
     };

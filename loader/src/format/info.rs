@@ -1,54 +1,26 @@
 //! What a parse produces: the format, the tensor table and the format's own metadata.
 //!
-//! Everything here is owned and small (bounded by the header, never by the data), so it can
-//! live next to the session that owns the bytes; tensor data is reached through
-//! [`TensorView`]s that borrow those bytes.
+//! Everything here is owned and small (bounded by the header, never by the data). It holds no
+//! file bytes: [`Model`](crate::Model) keeps the bytes and hands out views. This module knows
+//! only the sum types of `format/mod.rs`, never a parser.
 
-use std::collections::HashMap;
-use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 
-use super::ggml::GgmlType;
-use super::gguf::GgufHeader;
-use super::pte::PteLayout;
-use super::safetensors::Dtype;
-use super::view::TensorView;
-use super::{Format, FormatError};
-use crate::size::to_usize;
+use hashbrown::HashTable;
 
-/// A tensor's element type, as its format names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DType {
-    /// A safetensors dtype.
-    Safetensors(Dtype),
-    /// A ggml type (GGUF).
-    Ggml(&'static GgmlType),
-}
-
-impl DType {
-    /// The name the format uses (`F32`, `BF16`, `Q4_K`, …).
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Safetensors(d) => d.name(),
-            Self::Ggml(t) => t.name,
-        }
-    }
-}
-
-impl fmt::Display for DType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use super::{DType, Details, Format};
+use crate::size::to_u64;
 
 /// One tensor of the file: name, type, dims and absolute byte range.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TensorInfo {
     /// The tensor's name.
     pub name: String,
     /// Its element type.
     pub dtype: DType,
-    /// Dimensions in the order the file stores them (GGUF: `ne[0]` first).
+    /// Dimensions in the order the file stores them (GGUF: `ne[0]`, the fastest-varying,
+    /// first; safetensors and ExecuTorch: row-major, outermost first).
     pub dims: Vec<u64>,
     /// Absolute offset of the first byte in the file.
     pub offset: u64,
@@ -56,22 +28,97 @@ pub struct TensorInfo {
     pub len: u64,
 }
 
-/// Format-specific parts of a parsed file.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Details {
-    /// No known format.
-    Raw,
-    /// safetensors: the optional `__metadata__` string map and where the data section starts.
-    Safetensors {
-        /// `__metadata__`, in key order.
-        metadata: Option<Vec<(String, String)>>,
-        /// Absolute offset of the data section (`8 + N`).
-        data_offset: u64,
-    },
-    /// GGUF: version, alignment, key/value pairs.
-    Gguf(GgufHeader),
-    /// `.pte`: the program and segment ranges.
-    Pte(PteLayout),
+impl TensorInfo {
+    /// A tensor description (what the parsers build).
+    pub(crate) fn new(name: String, dtype: DType, dims: Vec<u64>, offset: u64, len: u64) -> Self {
+        Self {
+            name,
+            dtype,
+            dims,
+            offset,
+            len,
+        }
+    }
+
+    /// The shape row-major, outermost dimension first, whatever order the file stores it in
+    /// (GGUF's `ne` reversed; the others as stored).
+    #[must_use]
+    pub fn shape(&self) -> Vec<u64> {
+        let mut shape = self.dims.clone();
+        if matches!(self.dtype, DType::Ggml(_)) {
+            shape.reverse();
+        }
+        shape
+    }
+
+    /// The number of elements (the product of the dims; 1 for a scalar). `None` on overflow,
+    /// which no parsed tensor has.
+    #[must_use]
+    pub fn elements(&self) -> Option<u64> {
+        self.dims
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+    }
+
+    /// Absolute end of the byte range (`offset + len`, checked by the parser).
+    #[must_use]
+    pub fn end(&self) -> u64 {
+        self.offset.saturating_add(self.len)
+    }
+}
+
+/// Tensor names to their index in a table, in O(1), without a second copy of each name: the
+/// table stores indices and compares against the names the tensors already own.
+#[derive(Clone, Default)]
+pub(crate) struct NameIndex {
+    table: HashTable<u32>,
+    hasher: RandomState,
+}
+
+impl std::fmt::Debug for NameIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NameIndex({} names)", self.table.len())
+    }
+}
+
+impl NameIndex {
+    /// Bytes one entry costs (an index, its control byte, and the table's spare capacity).
+    pub(crate) const ENTRY_COST: u64 = 16;
+
+    /// Adds `index` under `name(index)`; on a duplicate returns the index already there.
+    pub(crate) fn insert<'n>(
+        &mut self,
+        index: usize,
+        name: &str,
+        name_of: impl Fn(u32) -> &'n str,
+    ) -> Result<(), usize> {
+        let Ok(i) = u32::try_from(index) else {
+            // More than 4 billion tensors cannot be described by a header the parsers accept
+            // (each takes at least 24 bytes of a header bounded by the file).
+            return Err(index);
+        };
+        let hash = self.hasher.hash_one(name);
+        if let Some(&existing) = self.table.find(hash, |&j| name_of(j) == name) {
+            return Err(existing as usize);
+        }
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, i, |&j| hasher.hash_one(name_of(j)));
+        Ok(())
+    }
+
+    /// The index stored under `name`.
+    pub(crate) fn get<'n>(&self, name: &str, name_of: impl Fn(u32) -> &'n str) -> Option<usize> {
+        let hash = self.hasher.hash_one(name);
+        self.table
+            .find(hash, |&j| name_of(j) == name)
+            .map(|&j| j as usize)
+    }
+
+    /// Number of names.
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
 }
 
 /// A parsed model file: format, tensors by name, metadata. Owns no file bytes.
@@ -80,31 +127,42 @@ pub struct ModelInfo {
     format: Format,
     size: u64,
     tensors: Vec<TensorInfo>,
-    by_name: HashMap<String, usize>,
+    index: NameIndex,
     details: Details,
+    table_bytes: u64,
 }
 
 impl ModelInfo {
-    /// A file of no known format: no tensors.
+    /// Opaque bytes (asked for explicitly): no tensors.
     pub(crate) fn raw(bytes: &[u8]) -> Self {
-        Self::new(Format::Raw, bytes, Vec::new(), HashMap::new(), Details::Raw)
+        Self::new(
+            Format::Raw,
+            bytes,
+            Vec::new(),
+            NameIndex::default(),
+            Details::Raw,
+            0,
+        )
     }
 
-    /// Assembles a parse result; `by_name` maps each name to its index in `tensors`.
+    /// Assembles a parse result; `index` maps each name to its index in `tensors`;
+    /// `table_bytes` is what the parse charged to its budget.
     pub(crate) fn new(
         format: Format,
         bytes: &[u8],
         tensors: Vec<TensorInfo>,
-        by_name: HashMap<String, usize>,
+        index: NameIndex,
         details: Details,
+        table_bytes: u64,
     ) -> Self {
-        let size = crate::size::to_u64(bytes.len());
+        debug_assert_eq!(index.len(), tensors.len());
         Self {
             format,
-            size,
+            size: to_u64(bytes.len()),
             tensors,
-            by_name,
+            index,
             details,
+            table_bytes,
         }
     }
 
@@ -126,10 +184,17 @@ impl ModelInfo {
         &self.tensors
     }
 
-    /// A tensor by name (hash-map lookup).
+    /// A tensor by name (hash lookup).
     #[must_use]
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
-        self.by_name.get(name).and_then(|&i| self.tensors.get(i))
+        self.position(name).map(|i| &self.tensors[i])
+    }
+
+    /// The index of tensor `name` in [`tensors`](Self::tensors).
+    #[must_use]
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index
+            .get(name, |j| self.tensors[j as usize].name.as_str())
     }
 
     /// The format-specific metadata.
@@ -138,60 +203,16 @@ impl ModelInfo {
         &self.details
     }
 
-    /// A zero-copy view of tensor `name` inside `bytes`, the same bytes this was parsed from.
-    ///
-    /// Returns `None` when there is no such tensor, or when `bytes` is not the parsed file
-    /// (its length differs, so the range may not lie inside it).
+    /// What the parse's owned tables cost, as charged against the header budget
+    /// ([`MAX_TABLE_BYTES_PER_HEADER_BYTE`](super::MAX_TABLE_BYTES_PER_HEADER_BYTE)).
     #[must_use]
-    pub fn view<'a>(&'a self, bytes: &'a [u8], name: &str) -> Option<TensorView<'a>> {
-        let info = self.tensor(name)?;
-        self.view_of(bytes, info)
+    pub fn table_bytes(&self) -> u64 {
+        self.table_bytes
     }
 
-    /// A zero-copy view of `info` (one of this file's tensors) inside `bytes`.
-    #[must_use]
-    pub fn view_of<'a>(&self, bytes: &'a [u8], info: &'a TensorInfo) -> Option<TensorView<'a>> {
-        if crate::size::to_u64(bytes.len()) != self.size {
-            return None;
-        }
-        let start = to_usize(info.offset, "tensor offset").ok()?;
-        let end = to_usize(info.offset.checked_add(info.len)?, "tensor end").ok()?;
-        Some(TensorView::new(info, bytes.get(start..end)?))
+    /// Number of names in the index (equal to the tensor count; for checkers).
+    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
+    pub(crate) fn indexed(&self) -> usize {
+        self.index.len()
     }
-
-    /// Checks the invariants every parser promises (used by tests and fuzz targets): each
-    /// tensor lies inside the file, names are unique and the index finds each of them.
-    #[doc(hidden)]
-    pub fn check_invariants(&self) -> Result<(), String> {
-        if self.by_name.len() != self.tensors.len() {
-            return Err("name index and tensor table differ in length".into());
-        }
-        for (i, t) in self.tensors.iter().enumerate() {
-            let end = t.offset.checked_add(t.len).ok_or("tensor end overflows")?;
-            if end > self.size {
-                return Err(format!(
-                    "tensor {} ends at {end} past the file of {}",
-                    t.name, self.size
-                ));
-            }
-            if self.by_name.get(&t.name) != Some(&i) {
-                return Err(format!("tensor {} is not indexed", t.name));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Inserts `name` → `index` into `by_name`, failing on a duplicate.
-pub(crate) fn index_name(
-    by_name: &mut HashMap<String, usize>,
-    name: &str,
-    index: usize,
-    err: impl FnOnce() -> FormatError,
-) -> Result<(), FormatError> {
-    if by_name.contains_key(name) {
-        return Err(err());
-    }
-    by_name.insert(name.to_owned(), index);
-    Ok(())
 }

@@ -7,11 +7,14 @@
 //! escapes (surrogate pairs checked), integers without leading zeros. Fractions, exponents and
 //! signs are rejected where an integer is expected, because the format stores sizes there.
 
+use std::borrow::Cow;
+
 use super::{Ctx, FormatError, Rule};
 use crate::size::to_u64;
 
 /// A position in a JSON text that is itself at `base` in the file.
 pub(crate) struct Json<'a> {
+    src: &'a str,
     text: &'a [u8],
     pos: usize,
     base: u64,
@@ -23,6 +26,7 @@ impl<'a> Json<'a> {
     /// caller checks the whole header once).
     pub(crate) fn new(text: &'a str, base: u64, ctx: Ctx<'a>) -> Self {
         Self {
+            src: text,
             text: text.as_bytes(),
             pos: 0,
             base,
@@ -103,24 +107,28 @@ impl<'a> Json<'a> {
         }
     }
 
-    /// Reads a string (after whitespace), decoding escapes.
-    pub(crate) fn string(&mut self) -> Result<String, FormatError> {
+    /// Reads a string (after whitespace), decoding escapes; borrowed from the text when it
+    /// has none (the common case: no allocation).
+    pub(crate) fn str(&mut self) -> Result<Cow<'a, str>, FormatError> {
         self.ws();
         if self.peek() != Some(b'"') {
             let kind = self.value_kind();
             return Err(self.err(Rule::Schema, format!("expected a string, found {kind}")));
         }
         self.pos += 1;
-        let mut out = Vec::new();
+        let start = self.pos;
+        self.pos += self.text[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .unwrap_or(self.text.len() - start);
+        if self.peek() == Some(b'"') {
+            // Both ends are ASCII bytes of a `str`, so they are char boundaries.
+            let s = self.src.get(start..self.pos).unwrap_or_default();
+            self.pos += 1;
+            return Ok(Cow::Borrowed(s));
+        }
+        let mut out = self.text[start..self.pos].to_vec();
         loop {
-            let start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
-            out.extend_from_slice(self.text.get(start..self.pos).unwrap_or_default());
             match self.peek() {
                 None => return Err(self.err(Rule::Json, "unterminated string")),
                 Some(b'"') => {
@@ -133,10 +141,136 @@ impl<'a> Json<'a> {
                 }
                 Some(_) => return Err(self.err(Rule::Json, "control character in string")),
             }
+            let from = self.pos;
+            while let Some(b) = self.peek() {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            out.extend_from_slice(&self.text[from..self.pos]);
         }
         // The input was UTF-8 and escapes push whole UTF-8 sequences, so this cannot fail;
         // map the impossible case to an error rather than a panic.
-        String::from_utf8(out).map_err(|_| self.err(Rule::InvalidUtf8, "string is not UTF-8"))
+        String::from_utf8(out)
+            .map(Cow::Owned)
+            .map_err(|_| self.err(Rule::InvalidUtf8, "string is not UTF-8"))
+    }
+
+    /// Reads a string into an owned `String`.
+    pub(crate) fn string(&mut self) -> Result<String, FormatError> {
+        self.str().map(Cow::into_owned)
+    }
+
+    /// Walks the members of an object (after whitespace): `{`, then for each member its key
+    /// (with the key's file offset) handed to `member`, which must consume the value; the
+    /// commas and the closing `}` are checked here. The one copy of the key/colon/comma loop.
+    pub(crate) fn members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>, u64) -> Result<(), FormatError>,
+    ) -> Result<(), FormatError> {
+        self.expect(b'{', "`{`")?;
+        if self.eat(b'}') {
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let at = self.offset();
+            let key = self.str()?;
+            self.expect(b':', "`:`")?;
+            member(self, key, at)?;
+            if self.eat(b'}') {
+                return Ok(());
+            }
+            self.expect(b',', "`,` or `}`")?;
+        }
+    }
+
+    /// Skips one value of any kind (after whitespace), checking its syntax. Nesting is bounded
+    /// by [`MAX_SKIP_DEPTH`] so a hostile document cannot exhaust the stack.
+    pub(crate) fn skip_value(&mut self, depth: u32) -> Result<(), FormatError> {
+        self.ws();
+        if depth > MAX_SKIP_DEPTH {
+            return Err(self.err(Rule::NestingTooDeep, "JSON nested too deep"));
+        }
+        match self.peek() {
+            Some(b'"') => self.str().map(drop),
+            Some(b'{') => self.members(|json, _, _| json.skip_value(depth + 1)),
+            Some(b'[') => {
+                self.pos += 1;
+                if self.eat(b']') {
+                    return Ok(());
+                }
+                loop {
+                    self.skip_value(depth + 1)?;
+                    if self.eat(b']') {
+                        return Ok(());
+                    }
+                    self.expect(b',', "`,` or `]`")?;
+                }
+            }
+            Some(b't') => self.word("true"),
+            Some(b'f') => self.word("false"),
+            Some(b'n') => self.word("null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => {
+                let kind = self.value_kind();
+                Err(self.err(Rule::Json, format!("expected a value, found {kind}")))
+            }
+        }
+    }
+
+    fn word(&mut self, word: &str) -> Result<(), FormatError> {
+        if self.text[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.err(Rule::Json, "invalid literal"))
+        }
+    }
+
+    /// Skips a JSON number (RFC 8259 grammar).
+    fn number(&mut self) -> Result<(), FormatError> {
+        let start = self.pos;
+        self.eat_byte(b'-');
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.err(Rule::Json, "invalid number")),
+        }
+        if self.eat_byte(b'.') {
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.err(Rule::Json, "invalid number"));
+            }
+            self.digits();
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if !self.eat_byte(b'+') {
+                self.eat_byte(b'-');
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.err(Rule::Json, "invalid number"));
+            }
+            self.digits();
+        }
+        debug_assert!(self.pos > start);
+        Ok(())
+    }
+
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat_byte(&mut self, byte: u8) -> bool {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
     }
 
     /// Decodes one escape sequence (the backslash is consumed).
@@ -236,6 +370,10 @@ impl<'a> Json<'a> {
     }
 
     /// Reads an array of non-negative integers.
+    ///
+    /// The items are counted first (a scan for the closing `]`), so the vector is allocated
+    /// once at its exact size: at most 8 bytes per 2 bytes of header (`0,`), with no growth
+    /// spikes, whatever the array's length.
     pub(crate) fn uint_array(&mut self) -> Result<Vec<u64>, FormatError> {
         self.ws();
         if self.peek() != Some(b'[') {
@@ -243,9 +381,15 @@ impl<'a> Json<'a> {
             return Err(self.err(Rule::Schema, format!("expected an array, found {kind}")));
         }
         self.pos += 1;
-        // Every element takes at least one byte of the header, so the vector is bounded by
-        // the header length (itself bounded by the file): no capacity from a stated count.
-        let mut out = Vec::new();
+        let rest = &self.text[self.pos..];
+        let close = rest.iter().position(|&b| b == b']').unwrap_or(rest.len());
+        let inner = &rest[..close];
+        let items = if inner.trim_ascii().is_empty() {
+            0
+        } else {
+            inner.iter().filter(|&&b| b == b',').count() + 1
+        };
+        let mut out = Vec::with_capacity(items);
         if self.eat(b']') {
             return Ok(out);
         }
@@ -257,7 +401,41 @@ impl<'a> Json<'a> {
             self.expect(b',', "`,` or `]`")?;
         }
     }
+
+    /// Reads an array of exactly two non-negative integers without allocating: `Ok(Err(n))`
+    /// when the array is well-formed but holds `n` items.
+    pub(crate) fn uint_pair(&mut self) -> Result<Result<(u64, u64), usize>, FormatError> {
+        self.ws();
+        if self.peek() != Some(b'[') {
+            let kind = self.value_kind();
+            return Err(self.err(Rule::Schema, format!("expected an array, found {kind}")));
+        }
+        self.pos += 1;
+        let mut items = [0u64; 2];
+        let mut n = 0usize;
+        if !self.eat(b']') {
+            loop {
+                let v = self.uint()?;
+                if let Some(slot) = items.get_mut(n) {
+                    *slot = v;
+                }
+                n += 1;
+                if self.eat(b']') {
+                    break;
+                }
+                self.expect(b',', "`,` or `]`")?;
+            }
+        }
+        Ok(if n == 2 {
+            Ok((items[0], items[1]))
+        } else {
+            Err(n)
+        })
+    }
 }
+
+/// Deepest nesting [`Json::skip_value`] follows (values the parsers do not interpret).
+pub(crate) const MAX_SKIP_DEPTH: u32 = 64;
 
 #[cfg(test)]
 mod tests {

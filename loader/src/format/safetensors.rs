@@ -8,14 +8,14 @@
 //! cover the data section exactly (no overlap, no hole, no trailing bytes); `__metadata__` is a
 //! string → string map; duplicate keys anywhere are rejected.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
 use super::cursor::Cursor;
-use super::info::{DType, Details, ModelInfo, TensorInfo, index_name};
+use super::info::{ModelInfo, NameIndex, TensorInfo};
 use super::json::Json;
-use super::{Ctx, Format, FormatError, Rule};
+use super::{Budget, Ctx, DType, Details, Format, FormatError, Rule};
 
 /// The largest header the reference implementation accepts.
 pub const MAX_HEADER_SIZE: u64 = 100_000_000;
@@ -110,19 +110,28 @@ impl fmt::Display for Dtype {
     }
 }
 
-/// One header entry before validation.
+/// One header entry before validation: the tensor it will become, and where its key is.
 struct Entry {
-    name: String,
-    dtype: Dtype,
-    shape: Vec<u64>,
+    info: TensorInfo,
+    /// `data_offsets`, relative to the data section.
     start: u64,
     end: u64,
     /// File offset of the entry's key, where its errors are reported.
     at: u64,
 }
 
+/// What one entry costs the budget besides its name and dims: the tensor info, the entry
+/// around it while the table is built, and its name-index slot.
+const ENTRY_COST: u64 = (size_of::<Entry>() as u64) + super::info::NameIndex::ENTRY_COST;
+
 /// Parses a whole safetensors file.
+///
+/// # Errors
+///
+/// A [`FormatError`] naming the offset and the [`Rule`] broken.
+#[track_caller]
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
+    let _site = crate::callsite::enter();
     let ctx = Ctx {
         path,
         format: Format::Safetensors,
@@ -149,6 +158,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
     let header = cursor.take(n, "the header")?;
     let data_offset = cursor.offset();
     let data_len = cursor.remaining();
+    if header.starts_with(b"\xEF\xBB\xBF") {
+        return Err(ctx.err(
+            8,
+            Rule::HeaderStart,
+            "the JSON header starts with a UTF-8 byte order mark; it must start with `{`",
+        ));
+    }
     let text = std::str::from_utf8(header).map_err(|e| {
         ctx.err(
             8 + crate::size::to_u64(e.valid_up_to()),
@@ -159,57 +175,56 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ModelInfo, FormatError> {
     if !text.starts_with('{') {
         return Err(ctx.err(8, Rule::HeaderStart, "the JSON header must start with `{`"));
     }
-    let (entries, metadata) = parse_header(text, ctx)?;
-    let (tensors, by_name) = validate(entries, data_offset, data_len, ctx)?;
+    let mut budget = Budget::default();
+    let (entries, metadata) = parse_header(text, ctx, &mut budget, n)?;
+    let (tensors, index) = validate(entries, data_offset, data_len, ctx)?;
     Ok(ModelInfo::new(
         Format::Safetensors,
         bytes,
         tensors,
-        by_name,
+        index,
         Details::Safetensors {
             metadata,
             data_offset,
         },
+        budget.spent(),
     ))
 }
 
 type Metadata = Option<Vec<(String, String)>>;
 
 /// Parses the JSON header into entries (in file order) and `__metadata__`.
-fn parse_header(text: &str, ctx: Ctx<'_>) -> Result<(Vec<Entry>, Metadata), FormatError> {
+fn parse_header(
+    text: &str,
+    ctx: Ctx<'_>,
+    budget: &mut Budget,
+    header_len: u64,
+) -> Result<(Vec<Entry>, Metadata), FormatError> {
     let mut json = Json::new(text, 8, ctx);
-    json.expect(b'{', "`{`")?;
     let mut entries = Vec::new();
-    let mut names = HashSet::new();
     let mut metadata = None;
     let mut seen_metadata = false;
-    if !json.eat(b'}') {
-        loop {
-            json.ws();
-            let at = json.offset();
-            let key = json.string()?;
-            if (key == "__metadata__" && seen_metadata) || names.contains(&key) {
+    json.members(|json, key, at| {
+        if key == "__metadata__" {
+            if seen_metadata {
                 return Err(ctx.err(
                     at,
                     Rule::DuplicateKey,
-                    format!("duplicate key {key:?} in the header"),
+                    "duplicate key \"__metadata__\" in the header",
                 ));
             }
-            json.expect(b':', "`:`")?;
-            if key == "__metadata__" {
-                seen_metadata = true;
-                metadata = parse_metadata(&mut json, ctx)?;
-            } else {
-                let entry = parse_entry(&mut json, key.clone(), at, ctx)?;
-                names.insert(key);
-                entries.push(entry);
-            }
-            if json.eat(b'}') {
-                break;
-            }
-            json.expect(b',', "`,` or `}`")?;
+            seen_metadata = true;
+            metadata = parse_metadata(json, ctx, budget, header_len)?;
+        } else {
+            let entry = parse_entry(json, key.into_owned(), at, ctx)?;
+            let cost = ENTRY_COST
+                + crate::size::to_u64(entry.info.name.len())
+                + 8 * crate::size::to_u64(entry.info.dims.len());
+            budget.charge(cost, header_len, ctx, at)?;
+            entries.push(entry);
         }
-    }
+        Ok(())
+    })?;
     if !json.at_end() {
         return Err(json.err(Rule::Json, "trailing characters after the header object"));
     }
@@ -217,28 +232,23 @@ fn parse_header(text: &str, ctx: Ctx<'_>) -> Result<(Vec<Entry>, Metadata), Form
 }
 
 /// Parses `__metadata__`: a string → string map (`null` is rejected: the spec says a map).
-fn parse_metadata(json: &mut Json<'_>, ctx: Ctx<'_>) -> Result<Metadata, FormatError> {
+fn parse_metadata(
+    json: &mut Json<'_>,
+    ctx: Ctx<'_>,
+    budget: &mut Budget,
+    header_len: u64,
+) -> Result<Metadata, FormatError> {
     json.ws();
-    if json.peek() == Some(b'n') {
-        return Err(json.err(Rule::Schema, "`__metadata__` must be an object of strings"));
-    }
     if json.peek() != Some(b'{') {
         let kind = json.value_kind();
         return Err(json.err(
             Rule::Schema,
-            format!("`__metadata__` must be an object, found {kind}"),
+            format!("`__metadata__` must be an object of strings, found {kind}"),
         ));
     }
-    json.expect(b'{', "`{`")?;
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut keys = HashSet::new();
-    if json.eat(b'}') {
-        return Ok(Some(pairs));
-    }
-    loop {
-        json.ws();
-        let at = json.offset();
-        let key = json.string()?;
+    json.members(|json, key, at| {
         if !keys.insert(key.clone()) {
             return Err(ctx.err(
                 at,
@@ -246,14 +256,15 @@ fn parse_metadata(json: &mut Json<'_>, ctx: Ctx<'_>) -> Result<Metadata, FormatE
                 format!("duplicate key {key:?} in `__metadata__`"),
             ));
         }
-        json.expect(b':', "`:`")?;
         let value = json.string()?;
-        pairs.push((key, value));
-        if json.eat(b'}') {
-            return Ok(Some(pairs));
-        }
-        json.expect(b',', "`,` or `}`")?;
-    }
+        let cost = 2 * (size_of::<(String, String)>() as u64)
+            + 2 * crate::size::to_u64(key.len())
+            + crate::size::to_u64(value.len());
+        budget.charge(cost, header_len, ctx, at)?;
+        pairs.push((key.into_owned(), value));
+        Ok(())
+    })?;
+    Ok(Some(pairs))
 }
 
 /// Parses one tensor entry `{"dtype": …, "shape": […], "data_offsets": [s, e]}`.
@@ -271,87 +282,70 @@ fn parse_entry(
             format!("tensor {name:?} must be an object, found {kind}"),
         ));
     }
-    json.expect(b'{', "`{`")?;
     let mut dtype = None;
     let mut shape = None;
     let mut offsets = None;
-    if !json.eat(b'}') {
-        loop {
-            json.ws();
-            let field_at = json.offset();
-            let field = json.string()?;
-            json.expect(b':', "`:`")?;
-            let dup = || {
-                ctx.err(
-                    field_at,
-                    Rule::DuplicateKey,
-                    format!("duplicate field {field:?} in tensor {name:?}"),
-                )
-            };
-            match field.as_str() {
-                "dtype" => {
-                    if dtype.is_some() {
-                        return Err(dup());
-                    }
-                    json.ws();
-                    let value_at = json.offset();
-                    let value = json.string()?;
-                    let Some(d) = Dtype::from_name(&value) else {
-                        return Err(ctx.err(
-                            value_at,
-                            Rule::UnknownType,
-                            format!("unknown dtype {value:?} of tensor {name:?}"),
-                        ));
-                    };
-                    dtype = Some(d);
+    json.members(|json, field, field_at| {
+        let dup = || {
+            ctx.err(
+                field_at,
+                Rule::DuplicateKey,
+                format!("duplicate field {field:?} in tensor {name:?}"),
+            )
+        };
+        match &*field {
+            "dtype" => {
+                if dtype.is_some() {
+                    return Err(dup());
                 }
-                "shape" => {
-                    if shape.is_some() {
-                        return Err(dup());
-                    }
-                    shape = Some(json.uint_array()?);
-                }
-                "data_offsets" => {
-                    if offsets.is_some() {
-                        return Err(dup());
-                    }
-                    json.ws();
-                    let value_at = json.offset();
-                    let pair = json.uint_array()?;
-                    let [s, e] = pair[..] else {
-                        return Err(ctx.err(
-                            value_at,
-                            Rule::Schema,
-                            format!(
-                                "data_offsets of tensor {name:?} must have 2 entries, not {}",
-                                pair.len()
-                            ),
-                        ));
-                    };
-                    offsets = Some((s, e));
-                }
-                _ => {
+                json.ws();
+                let value_at = json.offset();
+                let value = json.str()?;
+                let Some(d) = Dtype::from_name(&value) else {
                     return Err(ctx.err(
-                        field_at,
-                        Rule::Schema,
-                        format!("unknown field {field:?} in tensor {name:?}"),
+                        value_at,
+                        Rule::UnknownType,
+                        format!("unknown dtype {value:?} of tensor {name:?}"),
                     ));
+                };
+                dtype = Some(d);
+            }
+            "shape" => {
+                if shape.is_some() {
+                    return Err(dup());
                 }
+                shape = Some(json.uint_array()?);
             }
-            if json.eat(b'}') {
-                break;
+            "data_offsets" => {
+                if offsets.is_some() {
+                    return Err(dup());
+                }
+                json.ws();
+                let value_at = json.offset();
+                offsets = Some(json.uint_pair()?.map_err(|n| {
+                    ctx.err(
+                        value_at,
+                        Rule::Schema,
+                        format!("data_offsets of tensor {name:?} must have 2 entries, not {n}"),
+                    )
+                })?);
             }
-            json.expect(b',', "`,` or `}`")?;
+            _ => {
+                return Err(ctx.err(
+                    field_at,
+                    Rule::Schema,
+                    format!("unknown field {field:?} in tensor {name:?}"),
+                ));
+            }
         }
-    }
+        Ok(())
+    })?;
     let missing = |what: &str| ctx.err(at, Rule::Schema, format!("tensor {name:?} has no {what}"));
     let dtype = dtype.ok_or_else(|| missing("dtype"))?;
     let shape = shape.ok_or_else(|| missing("shape"))?;
     let (start, end) = offsets.ok_or_else(|| missing("data_offsets"))?;
     Ok(Entry {
-        name,
-        dtype,
-        shape,
+        info: TensorInfo::new(name, DType::Safetensors(dtype), shape, 0, 0),
         start,
         end,
         at,
@@ -364,21 +358,36 @@ fn validate(
     data_offset: u64,
     data_len: u64,
     ctx: Ctx<'_>,
-) -> Result<(Vec<TensorInfo>, HashMap<String, usize>), FormatError> {
+) -> Result<(Vec<TensorInfo>, NameIndex), FormatError> {
     // Stable sort: equal ranges (empty tensors) keep the file's order.
     entries.sort_by_key(|e| (e.start, e.end));
+    // Duplicates first (reported at the later of the two keys), as the reference's JSON
+    // reader would have collapsed them before any layout rule.
+    let mut index = NameIndex::default();
+    for (i, entry) in entries.iter().enumerate() {
+        let name = entry.info.name.as_str();
+        if let Err(first) = index.insert(i, name, |j| entries[j as usize].info.name.as_str()) {
+            let at = entry.at.max(entries[first].at);
+            return Err(ctx.err(
+                at,
+                Rule::DuplicateKey,
+                format!("duplicate tensor name {name:?}"),
+            ));
+        }
+    }
     let mut expected = 0u64;
-    let mut tensors = Vec::new();
-    let mut by_name = HashMap::new();
+    let mut tensors = Vec::with_capacity(entries.len());
     for entry in entries {
         let Entry {
-            name,
-            dtype,
-            shape,
+            mut info,
             start,
             end,
             at,
         } = entry;
+        let name = &info.name;
+        let DType::Safetensors(dtype) = info.dtype else {
+            unreachable!("safetensors entries hold safetensors dtypes")
+        };
         if end < start {
             return Err(ctx.err(
                 at,
@@ -387,7 +396,13 @@ fn validate(
             ));
         }
         if start < expected {
-            return Err(ctx.err(at, Rule::Overlap, format!("tensor {name:?} starts at {start}, inside the previous tensor ending at {expected}")));
+            return Err(ctx.err(
+                at,
+                Rule::Overlap,
+                format!(
+                    "tensor {name:?} starts at {start}, inside the previous tensor ending at {expected}"
+                ),
+            ));
         }
         if start > expected {
             return Err(ctx.err(
@@ -397,16 +412,13 @@ fn validate(
             ));
         }
         expected = end;
-        let elements = shape
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| {
-                ctx.err(
-                    at,
-                    Rule::SizeOverflow,
-                    format!("element count of tensor {name:?} overflows"),
-                )
-            })?;
+        let elements = info.elements().ok_or_else(|| {
+            ctx.err(
+                at,
+                Rule::SizeOverflow,
+                format!("element count of tensor {name:?} overflows"),
+            )
+        })?;
         let bits = elements.checked_mul(dtype.bits()).ok_or_else(|| {
             ctx.err(
                 at,
@@ -426,7 +438,8 @@ fn validate(
                 at,
                 Rule::ByteLength,
                 format!(
-                    "tensor {name:?} ({dtype} {shape:?}) needs {} bytes but data_offsets span {}",
+                    "tensor {name:?} ({dtype} {:?}) needs {} bytes but data_offsets span {}",
+                    info.dims,
                     bits / 8,
                     end - start
                 ),
@@ -439,22 +452,10 @@ fn validate(
                 format!("tensor {name:?} ends at {end} past the data section of {data_len} bytes"),
             ));
         }
-        let index = tensors.len();
-        index_name(&mut by_name, &name, index, || {
-            ctx.err(
-                at,
-                Rule::DuplicateKey,
-                format!("duplicate tensor name {name:?}"),
-            )
-        })?;
-        tensors.push(TensorInfo {
-            name,
-            dtype: DType::Safetensors(dtype),
-            dims: shape,
-            // `data_offset + end <= data_offset + data_len == file length`: no overflow.
-            offset: data_offset + start,
-            len: end - start,
-        });
+        // `data_offset + end <= data_offset + data_len == file length`: no overflow.
+        info.offset = data_offset + start;
+        info.len = end - start;
+        tensors.push(info);
     }
     if expected < data_len {
         return Err(ctx.err(
@@ -466,5 +467,5 @@ fn validate(
             ),
         ));
     }
-    Ok((tensors, by_name))
+    Ok((tensors, index))
 }

@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::{FileKey, Mapping, Os, OsFile};
+use super::{Advice, FileKey, FileKind, Immutable, Mapping, Os, OsFile, Prefault};
 use crate::error::{Error, Result};
 use crate::size;
 use crate::sync::{Mutex, lock};
@@ -17,7 +18,22 @@ use crate::sync::{Mutex, lock};
 /// (same identity, new modification time).
 ///
 /// "Mapping" one of these files shares its bytes without copying, so the registry built on it
-/// behaves as on the real OS, and runs under Miri, which cannot map files.
+/// behaves as on the real OS, and runs under Miri, which cannot map files. The bytes of a file
+/// are never written in place ([`MemoryOs::modify`] gives the file new bytes; old mappings keep
+/// the old ones), so every file maps as [`Immutable::Snapshot`], soundly and without
+/// [`LoadOptions::assume_immutable`](crate::LoadOptions::assume_immutable).
+///
+/// ```
+/// use loadguard::os::MemoryOs;
+/// use loadguard::{LoadOptions, Registry};
+///
+/// let fs = MemoryOs::new();
+/// fs.write("/models/a.bin", vec![7u8; 4096]);
+/// let registry = Registry::with_os(fs);
+/// let session = registry.open("/models/a.bin", &LoadOptions::new())?;
+/// assert_eq!(session.load_path().to_string(), "map (snapshot)");
+/// # Ok::<(), loadguard::Error>(())
+/// ```
 #[derive(Default)]
 pub struct MemoryOs {
     state: Mutex<State>,
@@ -96,13 +112,20 @@ impl MemoryOs {
 
 impl Os for MemoryOs {
     fn open(&self, path: &Path) -> Result<Box<dyn OsFile>> {
-        let file = lock(&self.state).files.get(path).cloned();
-        let file =
-            file.ok_or_else(|| Error::from_io("open", path, &io::ErrorKind::NotFound.into()))?;
+        let file = self.lookup(path, "open")?;
         Ok(Box::new(OpenMemFile {
             path: path.to_owned(),
             file,
         }))
+    }
+
+    fn stat(&self, path: &Path) -> Result<FileKey> {
+        Ok(self.lookup(path, "stat")?.key())
+    }
+
+    /// Heap bytes are resident already.
+    fn advise(&self, _: &Mapping, _: Advice, _: Range<usize>) -> io::Result<Prefault> {
+        Ok(Prefault::Resident)
     }
 
     /// Heap bytes are resident already, and Miri has no `mlock`: nothing to lock.
@@ -112,6 +135,24 @@ impl Os for MemoryOs {
 
     fn unlock(&self, _bytes: &[u8]) -> io::Result<()> {
         Ok(())
+    }
+
+    fn page_size(&self) -> usize {
+        4096
+    }
+}
+
+impl MemoryOs {
+    fn lookup(&self, path: &Path, op: &'static str) -> Result<MemFile> {
+        let file = lock(&self.state).files.get(path).cloned();
+        file.ok_or_else(|| Error::from_io(op, path, &io::ErrorKind::NotFound.into()))
+    }
+}
+
+impl MemFile {
+    fn key(&self) -> FileKey {
+        FileKey::new(0, self.inode, size::to_u64(self.bytes.len()), self.mtime_ns)
+            .with_ctime(self.mtime_ns)
     }
 }
 
@@ -126,12 +167,11 @@ impl OsFile for OpenMemFile {
     }
 
     fn key(&self) -> FileKey {
-        FileKey {
-            device: 0,
-            inode: self.file.inode,
-            len: size::to_u64(self.file.bytes.len()),
-            mtime_ns: self.file.mtime_ns,
-        }
+        self.file.key()
+    }
+
+    fn kind(&self) -> FileKind {
+        FileKind::Regular
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -144,7 +184,24 @@ impl OsFile for OpenMemFile {
         Ok(n)
     }
 
-    fn map(&self, len: usize) -> Result<Mapping> {
+    /// Sequential reads are not modelled: every `MemoryOs` file is a regular file.
+    fn read(&self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    fn map_immutable(&self, len: usize) -> Result<Option<(Mapping, Immutable)>> {
+        Ok(Some((self.snapshot(len)?, Immutable::Snapshot)))
+    }
+
+    /// The same immutable snapshot: a promise adds nothing to bytes that never change.
+    unsafe fn map_assumed(&self, len: usize) -> Result<Mapping> {
+        self.snapshot(len)
+    }
+}
+
+impl OpenMemFile {
+    /// The first `len` bytes, shared without a copy.
+    fn snapshot(&self, len: usize) -> Result<Mapping> {
         let bytes = self
             .file
             .bytes

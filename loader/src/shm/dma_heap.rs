@@ -87,6 +87,9 @@ mod tests {
             target_arch = "aarch64",
             target_arch = "arm"
         ))]
-        assert_eq!(u64::from(DMA_HEAP_IOCTL_ALLOC), 0xc018_4800);
+        #[allow(clippy::useless_conversion)]
+        // `Opcode` is u32 or c_ulong, by rustix backend
+        let opcode = u64::from(DMA_HEAP_IOCTL_ALLOC);
+        assert_eq!(opcode, 0xc018_4800);
     }
 }

@@ -1,5 +1,5 @@
-//! Fault injection through the OS seam: make the n-th `open`, `mmap`, `pread`, `madvise` or
-//! `mlock` fail with a chosen errno, return a short read, or be interrupted (`EINTR`).
+//! Fault injection through the OS seam: make the n-th `open`, `stat`, `mmap`, `pread`, `madvise`
+//! or `mlock` fail with a chosen errno, return a short read, or be interrupted (`EINTR`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,7 +7,9 @@ use std::io;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::os::{Advice, FileKey, Mapping, Os, OsFile};
+use std::ops::Range;
+
+use crate::os::{Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault};
 use crate::sync::{Arc, Mutex, lock};
 
 /// An OS operation a [`FaultPlan`] can make fail.
@@ -16,6 +18,8 @@ use crate::sync::{Arc, Mutex, lock};
 pub enum FaultOp {
     /// Opening a file.
     Open,
+    /// Looking a path's identity up without opening it (`statx` / `stat`).
+    Stat,
     /// Mapping a file.
     Mmap,
     /// A positional read.
@@ -27,8 +31,10 @@ pub enum FaultOp {
     /// `memfd_create`, for pools given the plan with
     /// [`PoolOptions::faults`](crate::shm::PoolOptions::faults).
     MemfdCreate,
-    /// `dlsym` / `GetProcAddress`, through [`FaultySymbols`].
+    /// `dlsym` / `GetProcAddress`, through [`FaultyLinker`](super::FaultyLinker).
     Dlsym,
+    /// `dlopen` / `LoadLibraryExW`, through [`FaultyLinker`](super::FaultyLinker).
+    Dlopen,
 }
 
 /// What an injected fault does.
@@ -181,16 +187,22 @@ impl<O: Os> Os for FaultyOs<O> {
         }))
     }
 
+    fn stat(&self, path: &Path) -> Result<FileKey> {
+        if let Some(err) = self.plan.next(FaultOp::Stat).and_then(io_error) {
+            return Err(Error::from_io("stat", path, &err));
+        }
+        self.inner.stat(path)
+    }
+
     fn advise(
         &self,
         mapping: &Mapping,
         advice: Advice,
-        offset: usize,
-        len: usize,
-    ) -> io::Result<()> {
+        range: Range<usize>,
+    ) -> io::Result<Prefault> {
         match self.plan.next(FaultOp::Madvise).and_then(io_error) {
             Some(err) => Err(err),
-            None => self.inner.advise(mapping, advice, offset, len),
+            None => self.inner.advise(mapping, advice, range),
         }
     }
 
@@ -204,6 +216,19 @@ impl<O: Os> Os for FaultyOs<O> {
     fn unlock(&self, bytes: &[u8]) -> io::Result<()> {
         self.inner.unlock(bytes)
     }
+
+    fn page_size(&self) -> usize {
+        self.inner.page_size()
+    }
+}
+
+impl FaultyFile {
+    fn mmap_fault(&self, len: usize) -> Result<()> {
+        match self.plan.next(FaultOp::Mmap).and_then(io_error) {
+            Some(err) => Err(Error::from_io("mmap", self.path(), &err).with_arg("len", len)),
+            None => Ok(()),
+        }
+    }
 }
 
 impl OsFile for FaultyFile {
@@ -213,6 +238,21 @@ impl OsFile for FaultyFile {
 
     fn key(&self) -> FileKey {
         self.file.key()
+    }
+
+    fn kind(&self) -> FileKind {
+        self.file.kind()
+    }
+
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.plan.next(FaultOp::Pread) {
+            Some(Fault::ShortRead(max)) => {
+                let n = buf.len().min(max);
+                self.file.read(&mut buf[..n])
+            }
+            Some(fault) => Err(io_error(fault).unwrap_or_else(|| io::ErrorKind::Other.into())),
+            None => self.file.read(buf),
+        }
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -226,45 +266,26 @@ impl OsFile for FaultyFile {
         }
     }
 
-    fn map(&self, len: usize) -> Result<Mapping> {
-        if let Some(err) = self.plan.next(FaultOp::Mmap).and_then(io_error) {
-            return Err(Error::from_io("mmap", self.path(), &err).with_arg("len", len));
+    fn pin(&self) -> Result<Option<IdentityPin>> {
+        self.file.pin()
+    }
+
+    /// Counts (and fails) only a call that maps: a file the OS cannot prove immutable is not
+    /// mapped here, so that answer is no `mmap` to fail.
+    fn map_immutable(&self, len: usize) -> Result<Option<(Mapping, Immutable)>> {
+        match self.file.map_immutable(len)? {
+            Some(mapped) => {
+                // Dropped (unmapped) first if the plan fails this call.
+                self.mmap_fault(len)?;
+                Ok(Some(mapped))
+            }
+            None => Ok(None),
         }
-        self.file.map(len)
-    }
-}
-
-/// A symbol source (a [`Library`](crate::dylib::Library), or any other) whose lookups fail as
-/// a [`FaultPlan`] says (op [`FaultOp::Dlsym`]), for testing a table loader's error paths:
-/// `T::load(&mut Resolver::new(&FaultySymbols::new(&library, plan)))`.
-pub struct FaultySymbols<'a> {
-    inner: &'a dyn crate::dylib::SymbolSource,
-    plan: FaultPlan,
-}
-
-impl<'a> FaultySymbols<'a> {
-    /// Wraps `inner`, injecting `plan`'s `Dlsym` faults.
-    pub fn new(inner: &'a dyn crate::dylib::SymbolSource, plan: FaultPlan) -> Self {
-        Self { inner, plan }
-    }
-}
-
-impl crate::dylib::SymbolSource for FaultySymbols<'_> {
-    fn path(&self) -> &Path {
-        self.inner.path()
     }
 
-    fn lookup_op(&self) -> &'static str {
-        self.inner.lookup_op()
-    }
-
-    fn lookup(
-        &self,
-        name: &std::ffi::CStr,
-    ) -> std::result::Result<std::ptr::NonNull<std::ffi::c_void>, crate::OsError> {
-        match self.plan.next(FaultOp::Dlsym).and_then(io_error) {
-            Some(err) => Err(crate::OsError::from_io(&err)),
-            None => self.inner.lookup(name),
-        }
+    unsafe fn map_assumed(&self, len: usize) -> Result<Mapping> {
+        self.mmap_fault(len)?;
+        // SAFETY: forwarded: our caller's guarantee about the file is the inner call's contract.
+        unsafe { self.file.map_assumed(len) }
     }
 }

@@ -14,7 +14,9 @@ use std::path::Path;
 
 use crate::callsite;
 use crate::error::Result;
-use crate::os::{Advice, FileKey, Mapping, Os, OsFile};
+use std::ops::Range;
+
+use crate::os::{Advice, FileKey, FileKind, IdentityPin, Immutable, Mapping, Os, OsFile, Prefault};
 use crate::sync::{Arc, Mutex, lock};
 
 /// What kind of OS resource an acquisition is.
@@ -31,6 +33,8 @@ pub enum ResourceKind {
     PoolBuffer,
     /// A loaded dynamic library.
     Library,
+    /// What keeps a copied file's identity from being reused ([`crate::os::OsFile::pin`]).
+    IdentityPin,
 }
 
 /// One acquisition that has not been released yet.
@@ -102,7 +106,17 @@ impl Ledger {
     pub fn acquire(&self, kind: ResourceKind, label: impl fmt::Display) -> Receipt {
         // `Location::caller()` must be called here, not passed as a function: only a direct call
         // sees through `#[track_caller]`.
-        let site = callsite::current().unwrap_or(Location::caller());
+        let site = callsite::user_site(Location::caller()).unwrap_or(Location::caller());
+        self.acquire_at(kind, label, site)
+    }
+
+    /// Records an acquisition made at `site`.
+    fn acquire_at(
+        &self,
+        kind: ResourceKind,
+        label: impl fmt::Display,
+        site: &'static Location<'static>,
+    ) -> Receipt {
         let acquisition = Acquisition {
             kind,
             label: label.to_string(),
@@ -141,7 +155,11 @@ impl Ledger {
         lock(&self.state).acquired.get(&kind).copied().unwrap_or(0)
     }
 
-    /// `Ok` if every acquisition was released, else the list of leaks.
+    /// `Ok` if every acquisition was released.
+    ///
+    /// # Errors
+    ///
+    /// The list of leaks: each resource still held, with where it was acquired.
     pub fn check_balanced(&self) -> std::result::Result<(), Leaks> {
         let live = self.outstanding();
         if live.is_empty() {
@@ -166,7 +184,7 @@ impl Ledger {
         TrackedOs {
             inner: os,
             ledger: self.clone(),
-            locks: Mutex::new(HashMap::new()),
+            locks: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -197,8 +215,55 @@ impl fmt::Debug for Receipt {
 pub struct TrackedOs<O> {
     inner: O,
     ledger: Ledger,
-    /// Locked ranges by (start address, length), each with its receipt until unlocked.
-    locks: Mutex<HashMap<(usize, usize), Vec<Receipt>>>,
+    /// Locked address ranges, by start: (end, where it was locked, its receipt). An unlock of
+    /// part of a range releases that part (the rest stays recorded, with its original site).
+    locks: Mutex<BTreeMap<usize, LockedRange>>,
+}
+
+struct LockedRange {
+    end: usize,
+    site: &'static Location<'static>,
+    _receipt: Receipt,
+}
+
+impl<O> TrackedOs<O> {
+    fn record_lock(&self, range: Range<usize>, site: &'static Location<'static>) {
+        let receipt = self.ledger.acquire_at(
+            ResourceKind::MemoryLock,
+            format_args!("{} bytes at {:#x}", range.len(), range.start),
+            site,
+        );
+        let locked = LockedRange {
+            end: range.end,
+            site,
+            _receipt: receipt,
+        };
+        lock(&self.locks).insert(range.start, locked);
+    }
+
+    fn record_unlock(&self, range: Range<usize>) {
+        let removed: Vec<(usize, LockedRange)> = {
+            let mut locks = lock(&self.locks);
+            let starts: Vec<usize> = locks
+                .range(..range.end)
+                .filter(|(_, l)| l.end > range.start)
+                .map(|(&s, _)| s)
+                .collect();
+            starts
+                .into_iter()
+                .filter_map(|s| locks.remove(&s).map(|l| (s, l)))
+                .collect()
+        };
+        // What lay outside the unlocked range stays locked, recorded as before.
+        for (start, locked) in removed {
+            if start < range.start {
+                self.record_lock(start..range.start, locked.site);
+            }
+            if locked.end > range.end {
+                self.record_lock(range.end..locked.end, locked.site);
+            }
+        }
+    }
 }
 
 struct TrackedFile {
@@ -221,40 +286,46 @@ impl<O: Os> Os for TrackedOs<O> {
         }))
     }
 
+    fn stat(&self, path: &Path) -> Result<FileKey> {
+        self.inner.stat(path)
+    }
+
     fn advise(
         &self,
         mapping: &Mapping,
         advice: Advice,
-        offset: usize,
-        len: usize,
-    ) -> io::Result<()> {
-        self.inner.advise(mapping, advice, offset, len)
+        range: Range<usize>,
+    ) -> io::Result<Prefault> {
+        self.inner.advise(mapping, advice, range)
     }
 
+    #[track_caller]
     fn lock(&self, bytes: &[u8]) -> io::Result<()> {
         self.inner.lock(bytes)?;
-        let receipt = self.ledger.acquire(
-            ResourceKind::MemoryLock,
-            format_args!("{} bytes at {:#x}", bytes.len(), bytes.as_ptr().addr()),
-        );
-        let key = (bytes.as_ptr().addr(), bytes.len());
-        lock(&self.locks).entry(key).or_default().push(receipt);
+        let site = callsite::current().unwrap_or(Location::caller());
+        let start = bytes.as_ptr().addr();
+        self.record_lock(start..start + bytes.len(), site);
         Ok(())
     }
 
     fn unlock(&self, bytes: &[u8]) -> io::Result<()> {
         self.inner.unlock(bytes)?;
-        let key = (bytes.as_ptr().addr(), bytes.len());
-        let receipt = {
-            let mut locks = lock(&self.locks);
-            let receipt = locks.get_mut(&key).and_then(Vec::pop);
-            if locks.get(&key).is_some_and(Vec::is_empty) {
-                locks.remove(&key);
-            }
-            receipt
-        };
-        drop(receipt);
+        let start = bytes.as_ptr().addr();
+        self.record_unlock(start..start + bytes.len());
         Ok(())
+    }
+
+    fn page_size(&self) -> usize {
+        self.inner.page_size()
+    }
+}
+
+impl TrackedFile {
+    fn tracked(&self, mapping: Mapping) -> Mapping {
+        let receipt = self
+            .ledger
+            .acquire(ResourceKind::Mapping, self.path().display());
+        mapping.with_guard(receipt)
     }
 }
 
@@ -267,15 +338,36 @@ impl OsFile for TrackedFile {
         self.file.key()
     }
 
+    fn kind(&self) -> FileKind {
+        self.file.kind()
+    }
+
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         self.file.read_at(buf, offset)
     }
 
-    fn map(&self, len: usize) -> Result<Mapping> {
-        let mapping = self.file.map(len)?;
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf)
+    }
+
+    fn pin(&self) -> Result<Option<IdentityPin>> {
+        let Some(pin) = self.file.pin()? else {
+            return Ok(None);
+        };
         let receipt = self
             .ledger
-            .acquire(ResourceKind::Mapping, self.path().display());
-        Ok(mapping.with_guard(receipt))
+            .acquire(ResourceKind::IdentityPin, self.path().display());
+        Ok(Some(IdentityPin::new((pin, receipt))))
+    }
+
+    fn map_immutable(&self, len: usize) -> Result<Option<(Mapping, Immutable)>> {
+        let mapped = self.file.map_immutable(len)?;
+        Ok(mapped.map(|(mapping, why)| (self.tracked(mapping), why)))
+    }
+
+    unsafe fn map_assumed(&self, len: usize) -> Result<Mapping> {
+        // SAFETY: forwarded: our caller's guarantee about the file is the inner call's contract.
+        let mapping = unsafe { self.file.map_assumed(len) }?;
+        Ok(self.tracked(mapping))
     }
 }

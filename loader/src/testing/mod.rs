@@ -30,10 +30,13 @@
 pub mod guide {}
 
 pub mod child;
+mod dylib;
 pub(crate) mod faults;
+pub mod formats;
 mod ledger;
 #[cfg(feature = "testing")]
 pub mod model;
 
-pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs, FaultySymbols};
+pub use dylib::{FaultyLinker, TrackedLinker};
+pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs};
 pub use ledger::{Acquisition, Leaks, Ledger, Receipt, ResourceKind, TrackedOs};

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use proc_macro2::Ident;
 use quote::ToTokens;
 
 use super::Errors;
@@ -95,9 +94,10 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
 }
 
 /// Two fields resolving one symbol would look it up twice and hide which field the author
-/// meant. Each such group is one error whose span runs from the first field's symbol to the
-/// last one's, so the diagnostic marks both (stable proc macros cannot attach several labels to
-/// one error; a start and an end span are what `syn::Error::new_spanned` can carry).
+/// meant. Each such group is reported as combined errors, one per field, each spanned at that
+/// field's symbol (its `symbol = "…"` literal, else its name): "first resolved here" on the
+/// first, "resolved again here" on every later one, so the diagnostic marks each field and
+/// nothing between them.
 fn check_duplicates(table: &Table<'_>, errors: &mut Errors) {
     let mut by_symbol: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, field) in table.fields.iter().enumerate() {
@@ -110,23 +110,28 @@ fn check_duplicates(table: &Table<'_>, errors: &mut Errors) {
         .collect();
     groups.sort_by_key(|(_, fields)| fields[0]);
     for (symbol, indices) in groups {
-        let names: Vec<String> = indices
-            .iter()
-            .map(|&i| format!("`{}`", table.fields[i].ident.to_token_stream()))
-            .collect();
-        let (Some(&first), Some(&last)) = (indices.first(), indices.last()) else {
+        let Some((&first, again)) = indices.split_first() else {
             continue;
         };
-        let start = Ident::new("start", table.fields[first].symbol_span());
-        let end = Ident::new("end", table.fields[last].symbol_span());
-        errors.at(
-            quote::quote!(#start #end),
+        let first = &table.fields[first];
+        errors.push(syn::Error::new(
+            first.symbol_span(),
             format!(
-                "symbol `{symbol}` is resolved by {} fields ({}); each symbol is looked up once, \
-                 so give each field its own `#[api(symbol = \"…\")]`",
+                "symbol `{symbol}` is resolved by {} fields; first resolved here, by field `{}`",
                 indices.len(),
-                names.join(" and ")
+                first.ident.to_token_stream()
             ),
-        );
+        ));
+        for &i in again {
+            let field = &table.fields[i];
+            errors.push(syn::Error::new(
+                field.symbol_span(),
+                format!(
+                    "symbol `{symbol}` resolved again here, by field `{}`: each symbol is \
+                     looked up once, so give each field its own `#[api(symbol = \"…\")]`",
+                    field.ident.to_token_stream()
+                ),
+            ));
+        }
     }
 }

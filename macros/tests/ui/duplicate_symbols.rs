@@ -1,6 +1,7 @@
-// Two pairs of fields resolve the same symbol, and one field is not a function pointer:
-// every problem is reported in one pass, and each duplicate is one error spanning both fields.
-use loadguard::ApiTable;
+// Two groups of fields resolve the same symbol, and one field is not a function pointer:
+// every problem is reported in one pass, with one error at each duplicate field's symbol
+// ("first resolved here", then "resolved again here" for each later one).
+use loadguard::dylib::ApiTable;
 
 #[derive(ApiTable)]
 struct Driver {
@@ -12,6 +13,7 @@ struct Driver {
     release: unsafe extern "C" fn(),
     #[api(symbol = "EnnRelease")]
     release2: unsafe extern "C" fn(),
+    EnnRelease: unsafe extern "C" fn(),
 }
 
 fn main() {}

@@ -1,4 +1,4 @@
-use loadguard::ApiTable;
+use loadguard::dylib::ApiTable;
 
 type InitFn = unsafe extern "C" fn() -> i32;
 

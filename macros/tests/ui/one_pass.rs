@@ -1,5 +1,5 @@
 // Attribute, shape and duplicate-symbol errors from one struct arrive together.
-use loadguard::ApiTable;
+use loadguard::dylib::ApiTable;
 
 #[derive(ApiTable)]
 struct Driver<T> {

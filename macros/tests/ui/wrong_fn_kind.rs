@@ -1,4 +1,4 @@
-use loadguard::ApiTable;
+use loadguard::dylib::ApiTable;
 
 #[derive(ApiTable)]
 struct Driver {
