@@ -95,7 +95,7 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             Some(text) => match out.write_all(text.as_bytes()) {
                 Ok(()) => EXIT_CLEAN,
                 Err(e) => {
-                    let _ = writeln!(err, "error: cannot write the explanation: {e}");
+                    let _ = writeln!(err, "loadguard lint: cannot write the explanation: {e}");
                     EXIT_ERROR
                 }
             },
@@ -103,7 +103,7 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 let ids: Vec<&str> = crate::rules::RULES.iter().map(|r| r.id).collect();
                 let _ = writeln!(
                     err,
-                    "error: unknown rule `{id}` (rules: {})",
+                    "loadguard lint: unknown rule `{id}` (rules: {})",
                     ids.join(", ")
                 );
                 EXIT_ERROR
@@ -129,7 +129,7 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let config = match config {
         Ok(config) => config,
         Err(e) => {
-            let _ = writeln!(err, "error: {}", chain(&e));
+            let _ = writeln!(err, "loadguard lint: {}", chain(&e));
             return EXIT_ERROR;
         }
     };
@@ -141,11 +141,11 @@ pub fn run(options: &Options, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let run = lint_paths(&paths, &config);
     let report = render(options.format, &run.findings, Totals { files: run.files });
     if let Err(e) = out.write_all(report.as_bytes()).and_then(|()| out.flush()) {
-        let _ = writeln!(err, "error: cannot write the report: {e}");
+        let _ = writeln!(err, "loadguard lint: cannot write the report: {e}");
         return EXIT_ERROR;
     }
     for e in &run.io_errors {
-        let _ = writeln!(err, "error: {e}");
+        let _ = writeln!(err, "loadguard lint: {e}");
     }
     for n in run.notes.iter().take(MAX_NOTES) {
         let _ = writeln!(err, "note: {n}");

@@ -356,7 +356,7 @@ fn explain_prints_examples_and_rejects_unknown_rules() {
     assert!(
         String::from_utf8(err)
             .unwrap()
-            .starts_with("error: unknown rule `nope`")
+            .starts_with("loadguard lint: unknown rule `nope`")
     );
 }
 
