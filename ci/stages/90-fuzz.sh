@@ -2,6 +2,9 @@
 # Every cargo-fuzz target in fuzz/ (nightly, ASan): replay fuzz/regressions/<target>/* once, then
 # fuzz for FUZZ_SECONDS (default 20) starting from the committed seed corpus fuzz/corpus/<target>/.
 # New inputs go to a scratch corpus under fuzz/target, so the committed corpus is never modified.
+# Per target, fuzz/corpus/<target>.seeds lists more seed directories (one per line, relative to
+# the repository root, e.g. lint/tests/fixtures) and fuzz/corpus/<target>.args extra libFuzzer
+# flags (e.g. -max_len=262144 -len_control=0).
 # A crash leaves its input in fuzz/artifacts/<target>/ and fails the stage.
 # FUZZ_TARGETS="a b" to run only some targets.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -46,6 +49,15 @@ for t in "${targets[@]}"; do
     scratch="fuzz/target/ci-corpus/$t"
     rm -rf "$scratch"; mkdir -p "$scratch"
     dirs=("$scratch")
+    extra_args=()
+    if [[ -f fuzz/corpus/$t.seeds ]]; then
+        while IFS= read -r dir; do
+            [[ -n $dir && -d $dir ]] && dirs+=("$dir")
+        done <"fuzz/corpus/$t.seeds"
+    fi
+    if [[ -f fuzz/corpus/$t.args ]]; then
+        read -r -a extra_args <"fuzz/corpus/$t.args"
+    fi
     if [[ -d $seeds ]]; then
         dirs+=("$seeds")
         section "fuzz: $t: ${FUZZ_SECONDS}s from $(find "$seeds" -type f | wc -l) seed(s) in $seeds"
@@ -56,10 +68,10 @@ for t in "${targets[@]}"; do
     # Progress lines are dropped; the summary, and any crash report, are kept.
     log="$CI_TARGET_ROOT/ci-logs/fuzz-$t.log"
     mkdir -p "$(dirname "$log")"
-    printf '+ cargo +nightly fuzz run %s %s -- -max_total_time=%s  (log: %s)\n' \
-        "$t" "${dirs[*]}" "$FUZZ_SECONDS" "${log#"$CI_ROOT"/}"
+    printf '+ cargo +nightly fuzz run %s %s -- -max_total_time=%s %s (log: %s)\n' \
+        "$t" "${dirs[*]}" "$FUZZ_SECONDS" "${extra_args[*]}" "${log#"$CI_ROOT"/}"
     if cargo +nightly fuzz run "$t" "${dirs[@]}" -- \
-        -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+        -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 "${extra_args[@]}" \
         >"$log" 2>&1; then
         grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)' "$log" || true
     else

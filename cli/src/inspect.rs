@@ -76,7 +76,7 @@ pub fn run(args: &Args) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("{}", report::error_text(&err));
+            eprintln!("{}", report::error_text("inspect", &err));
             if args.json {
                 println!("{}", report::pretty(&report::error_json(&err)));
             }

@@ -1,4 +1,5 @@
-//! `loadguard lint`: the loader bug-class analyzer (`loadguard-lint`) over files and directories.
+//! `loadguard lint`: the loader bug-class analyzer (`loadguard-lint`) over Rust, C and C++
+//! files and directories.
 //!
 //! Parsing the command line is clap's job here; everything else (walking, config, rendering,
 //! exit codes) lives in `loadguard_lint::cli` so it can be tested without the binary.
@@ -12,7 +13,8 @@ use loadguard_lint::report::Format;
 /// Arguments of `loadguard lint`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Files and directories to lint (directories are walked respecting `.gitignore`).
+    /// Files and directories to lint (directories are walked respecting `.gitignore`, `.ignore`
+    /// and `.loadguardignore`).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Output format: rustc-style text, JSON lines, or SARIF 2.1.0 for code scanning.
@@ -24,6 +26,9 @@ pub struct Args {
     /// Per-rule configuration (default: `./loadguard.toml` when present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Print what a rule flags, why, and how to fix it, with examples, then exit.
+    #[arg(long, value_name = "RULE")]
+    explain: Option<String>,
 }
 
 /// Runs `loadguard lint`: exit 0 clean, 1 findings, 2 usage, configuration or I/O error.
@@ -33,6 +38,7 @@ pub fn run(args: &Args) -> ExitCode {
         format: Format::parse(&args.format).unwrap_or(Format::Human),
         rules: args.rules.clone(),
         config: args.config.clone(),
+        explain: args.explain.clone(),
     };
     let code = run_lint(
         &options,

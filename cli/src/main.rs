@@ -29,7 +29,7 @@ enum Command {
     Sessions(sessions::Args),
     /// Detect a model file's format from its bytes and list its tensors and metadata.
     Inspect(inspect::Args),
-    /// Run the loader bug-class analyzer over Rust sources.
+    /// Run the loader bug-class analyzer over Rust, C and C++ sources.
     Lint(lint::Args),
     /// Run a command under the preload and report what it acquired and still held at exit.
     Trace(harness::trace::Args),

@@ -238,7 +238,7 @@ pub fn error_json(err: &loadguard::Error) -> Value {
             );
         }
     }
-    o.insert("message".into(), json!(escape(&err.to_string())));
+    o.insert("message".into(), json!(escape(&err.chain().to_string())));
     json!({ "error": Value::Object(o) })
 }
 
@@ -248,10 +248,15 @@ pub fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-/// The human-readable rendering of an error (what the CLI prints on stderr).
+/// The human-readable rendering of an error of `command` (what the CLI prints on stderr):
+/// `loadguard COMMAND: ` and the error with its causes, escaped so nothing from a file can
+/// drive the terminal. Every subcommand reports its errors this way.
 #[must_use]
-pub fn error_text(err: &loadguard::Error) -> String {
-    format!("error: {}", escape(&err.to_string()))
+pub fn error_text(command: &str, err: &(dyn std::error::Error + 'static)) -> String {
+    format!(
+        "loadguard {command}: {}",
+        escape(&loadguard::ErrorChain::of(err).to_string())
+    )
 }
 
 /// `s` with every control character (terminal escape sequences included) and every

@@ -162,7 +162,7 @@ fn the_adversarial_corpus_renders() {
         let (text, json) = match Model::open(&Registry::with_os(fs), &path) {
             Ok(m) => (report::to_text(&m), report::pretty(&report::to_json(&m))),
             Err(e) => (
-                report::error_text(&e),
+                report::error_text("inspect", &e),
                 report::pretty(&report::error_json(&e)),
             ),
         };

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok());
             }
             Err(err) => {
-                let text = report::error_text(&err);
+                let text = report::error_text("inspect", &err);
                 assert!(!raw_control(&text), "raw control character in: {text}");
                 let json = report::pretty(&report::error_json(&err));
                 assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok());

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use loadguard_lint::rules::RULES;
-use loadguard_lint::walk::{analyze_files, rust_files};
+use loadguard_lint::walk::{analyze_files, source_files};
 use loadguard_lint::{Config, report};
 
 fn main() {
@@ -27,7 +27,7 @@ fn main() {
                 .unwrap_or_default();
             home.join("registry/src")
         });
-    let (files, errors) = rust_files(std::slice::from_ref(&root));
+    let (files, errors) = source_files(std::slice::from_ref(&root));
     if files.is_empty() {
         println!(
             "registry bench: no Rust files under {} (skipped)",

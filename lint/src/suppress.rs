@@ -2,12 +2,10 @@
 //!
 //! A suppression applies to its own line (a trailing comment), to the next line of code (a
 //! comment on the line above), and, when that next line starts an item, statement, field or
-//! impl item, to the whole of it — so a comment above a `fn` or `impl` silences the rule in all
+//! impl item (a C/C++ function, class or statement), to the whole of it — so a comment above a `fn` or `impl` silences the rule in all
 //! of its body. Attributes and further comments between the comment and the code are skipped.
 
-use proc_macro2::Span;
-use syn::spanned::Spanned;
-use syn::visit::Visit;
+use crate::source::LineIndex;
 
 /// One `loadguard: allow(..)` comment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,36 +57,44 @@ pub struct Suppressions {
 }
 
 impl Suppressions {
-    /// Resolves directives against the file's syntax tree (for item and statement extents).
+    /// Resolves directives against the byte extents of the file's items and statements
+    /// ([`crate::ir::Unit::extents`]).
     #[must_use]
-    pub fn new(text: &str, directives: &[Directive], file: Option<&syn::File>) -> Suppressions {
-        let mut nodes = Nodes::default();
-        if let (Some(file), false) = (file, directives.is_empty()) {
-            nodes.visit_file(file);
+    pub fn new(
+        index: &LineIndex<'_>,
+        directives: &[Directive],
+        extents: &[(u32, u32)],
+    ) -> Suppressions {
+        if directives.is_empty() {
+            return Suppressions::default();
         }
-        let lines: Vec<&str> = text.lines().collect();
+        let lines: Vec<(usize, usize)> = extents
+            .iter()
+            .map(|&(s, e)| (index.line_col(s as usize).0, index.line_col(e as usize).0))
+            .collect();
+        let total = index.lines();
         let mut ranges = Vec::new();
         for d in directives {
             let mut last = d.line;
+            let own = index.line(d.line);
+            let own_line_code =
+                !own.trim_start().starts_with("//") && !own.trim_start().starts_with("/*");
             // The next line of code after the comment (skipping comments, attributes, blanks).
-            let next = (d.line..lines.len()).map(|i| i + 1).find(|&n| {
-                let l = lines[n - 1].trim_start();
-                !(l.is_empty() || l.starts_with("//") || l.starts_with("#["))
+            let next = (d.line + 1..=total).find(|&n| {
+                let l = index.line(n).trim_start();
+                !(l.is_empty() || l.starts_with("//") || l.starts_with("#[") || l.starts_with("[["))
             });
-            let own_line_code = lines
-                .get(d.line - 1)
-                .is_some_and(|l| !l.trim_start().starts_with("//"));
-            if let Some(next) = next.filter(|_| !own_line_code) {
-                last = next;
-                // Nodes starting on the comment's next lines (their attributes included).
-                for &(start, end) in &nodes.extents {
-                    if start > d.line && start <= next {
+            if own_line_code {
+                for &(start, end) in &lines {
+                    if start == d.line {
                         last = last.max(end);
                     }
                 }
-            } else if own_line_code {
-                for &(start, end) in &nodes.extents {
-                    if start == d.line {
+            } else if let Some(next) = next {
+                last = next;
+                // Nodes starting on the comment's next lines (their attributes included).
+                for &(start, end) in &lines {
+                    if start > d.line && start <= next {
                         last = last.max(end);
                     }
                 }
@@ -106,44 +112,5 @@ impl Suppressions {
         self.ranges
             .iter()
             .any(|(r, first, last)| r == rule && (*first..=*last).contains(&line))
-    }
-}
-
-/// Line extents of the nodes a suppression can apply to.
-#[derive(Default)]
-struct Nodes {
-    extents: Vec<(usize, usize)>,
-}
-
-impl Nodes {
-    fn add(&mut self, span: Span) {
-        self.extents.push((span.start().line, span.end().line));
-    }
-}
-
-impl<'a> Visit<'a> for Nodes {
-    fn visit_item(&mut self, node: &'a syn::Item) {
-        self.add(node.span());
-        syn::visit::visit_item(self, node);
-    }
-    fn visit_impl_item(&mut self, node: &'a syn::ImplItem) {
-        self.add(node.span());
-        syn::visit::visit_impl_item(self, node);
-    }
-    fn visit_trait_item(&mut self, node: &'a syn::TraitItem) {
-        self.add(node.span());
-        syn::visit::visit_trait_item(self, node);
-    }
-    fn visit_stmt(&mut self, node: &'a syn::Stmt) {
-        self.add(node.span());
-        syn::visit::visit_stmt(self, node);
-    }
-    fn visit_field(&mut self, node: &'a syn::Field) {
-        self.add(node.span());
-        syn::visit::visit_field(self, node);
-    }
-    fn visit_arm(&mut self, node: &'a syn::Arm) {
-        self.add(node.span());
-        syn::visit::visit_arm(self, node);
     }
 }

@@ -5,6 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use loadguard_lint::cli::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Options, run};
+use loadguard_lint::config::ConfigErrorKind;
 use loadguard_lint::report::Format;
 use loadguard_lint::{Config, Severity, analyze_source};
 
@@ -74,12 +75,9 @@ fn config_disables_and_sets_severity() {
 
 #[test]
 fn config_rejects_unknown_rules_keys_and_severities() {
-    assert!(
-        Config::from_toml("[rules.no_such_rule]\nenabled = false\n")
-            .unwrap_err()
-            .0
-            .contains("unknown rule `no_such_rule`")
-    );
+    let e = Config::from_toml("[rules.no_such_rule]\nenabled = false\n").unwrap_err();
+    assert!(matches!(&e.kind, ConfigErrorKind::UnknownRule(id) if id == "no_such_rule"));
+    assert!(e.to_string().contains("unknown rule `no_such_rule`"), "{e}");
     assert!(Config::from_toml("[rules.lock_in_drop]\nenable = false\n").is_err());
     assert!(Config::from_toml("[rules.lock_in_drop]\nseverity = \"fatal\"\n").is_err());
     assert!(Config::from_toml("[rule.lock_in_drop]\n").is_err());
@@ -137,6 +135,7 @@ fn run_on(
         format,
         rules,
         config: config_path,
+        explain: None,
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = run(&options, &mut out, &mut err);
@@ -268,4 +267,114 @@ fn sarif_has_what_code_scanning_requires() {
     );
     assert_eq!(location["region"]["startLine"], 2);
     assert_eq!(location["region"]["startColumn"], 5);
+}
+
+#[test]
+fn c_and_cpp_files_are_walked_and_analyzed() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "src/map.cpp",
+        "void* f(int fd) {\n    void* p = mmap(0, 4096, PROT_READ, MAP_PRIVATE, fd, 0);\n    if (p == NULL) return 0;\n    return p;\n}\n",
+    );
+    write(dir.path(), "src/notes.txt", "fd == 0\n");
+    let (code, out, _) = run_on(dir.path(), Format::Json, None, None);
+    assert_eq!(code, EXIT_FINDINGS);
+    assert!(
+        out.contains("wrong_failure_sentinel") && out.contains("map.cpp"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn a_header_declares_what_the_source_file_uses() {
+    // The member's type is only in the header: the cross-file summary brings it in.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "CMakeLists.txt", "");
+    write(
+        dir.path(),
+        "include/session.h",
+        "class Session {\n  public:\n    ~Session();\n  private:\n    std::mutex mutex_;\n};\n",
+    );
+    write(
+        dir.path(),
+        "src/session.cpp",
+        "Session::~Session() {\n    std::lock_guard<std::mutex> lock(mutex_);\n}\n",
+    );
+    let (code, out, _) = run_on(dir.path(), Format::Json, None, None);
+    assert_eq!(code, EXIT_FINDINGS);
+    assert!(
+        out.contains("lock_in_drop") && out.contains("session.cpp"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_broken_cpp_region_is_a_note_and_the_rest_is_analyzed() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.cc",
+        "@@@ ))) garbage (((\nint f(const char* p) {\n    int fd = open(p, 0);\n    if (fd == 0) return -1;\n    return fd;\n}\n",
+    );
+    let (code, out, err) = run_on(dir.path(), Format::Json, None, None);
+    assert_eq!(code, EXIT_FINDINGS, "{out}{err}");
+    assert!(out.contains("wrong_failure_sentinel"), "{out}");
+    assert!(err.contains("note: ") && err.contains("a.cc:1:"), "{err}");
+}
+
+#[test]
+fn loadguardignore_excludes_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), ".loadguardignore", "corpus/\n");
+    write(dir.path(), "corpus/cast.rs", LEAKY_CAST);
+    write(dir.path(), "src/lib.rs", "pub fn f() {}\n");
+    let (code, out, _) = run_on(dir.path(), Format::Human, None, None);
+    assert_eq!(code, EXIT_CLEAN, "{out}");
+}
+
+#[test]
+fn explain_prints_examples_and_rejects_unknown_rules() {
+    let options = Options {
+        explain: Some("unowned_handle".to_owned()),
+        ..Options::default()
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    assert_eq!(run(&options, &mut out, &mut err), EXIT_CLEAN);
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("Rust, flagged:") && out.contains("C/C++, instead:"),
+        "{out}"
+    );
+    let options = Options {
+        explain: Some("nope".to_owned()),
+        ..Options::default()
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    assert_eq!(run(&options, &mut out, &mut err), EXIT_ERROR);
+    assert!(
+        String::from_utf8(err)
+            .unwrap()
+            .starts_with("loadguard lint: unknown rule `nope`")
+    );
+}
+
+#[test]
+fn every_rule_has_an_example_per_language() {
+    for rule in loadguard_lint::rules::RULES {
+        let langs: Vec<&str> = rule.examples.iter().map(|e| e.lang).collect();
+        assert_eq!(langs, ["rust", "cpp"], "{}", rule.id);
+    }
+}
+
+#[test]
+fn config_read_error_keeps_its_cause_as_source() {
+    let e = Config::load(Path::new("/nonexistent/loadguard.toml")).unwrap_err();
+    assert!(matches!(e.kind, ConfigErrorKind::Read(_)));
+    assert!(std::error::Error::source(&e).is_some());
+    assert!(
+        !e.to_string().contains("No such file"),
+        "cause shown once: {e}"
+    );
 }

@@ -1,6 +1,7 @@
 //! Every fixture under `tests/fixtures/<rule_id>/` is analyzed with all rules, and the
 //! findings must be exactly the `//~ rule_id` markers of the file: the rule and the line.
-//! Negative fixtures have no markers, so any finding in them fails.
+//! Negative fixtures have no markers, so any finding in them fails. Every rule has a Rust
+//! pair (`.rs`) and a C++ pair (`.cpp`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -22,10 +23,14 @@ fn expected(text: &str) -> BTreeSet<(usize, String)> {
 }
 
 fn check(rule: &str, kind: &str) {
+    check_file(rule, kind, "rs");
+}
+
+fn check_file(rule: &str, kind: &str, ext: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(rule)
-        .join(format!("{kind}.rs"));
+        .join(format!("{kind}.{ext}"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let want = expected(&text);
     if kind == "positive" {
@@ -37,7 +42,7 @@ fn check(rule: &str, kind: &str) {
         assert!(want.is_empty(), "{rule}: a negative fixture has markers");
     }
     let got: BTreeSet<(usize, String)> =
-        analyze_source(&format!("{rule}/{kind}.rs"), &text, &Config::default())
+        analyze_source(&format!("{rule}/{kind}.{ext}"), &text, &Config::default())
             .into_iter()
             .map(|f| (f.line, f.rule.to_owned()))
             .collect();
@@ -45,7 +50,7 @@ fn check(rule: &str, kind: &str) {
     let unexpected: Vec<_> = got.difference(&want).collect();
     assert!(
         missing.is_empty() && unexpected.is_empty(),
-        "{rule}/{kind}.rs: missing {missing:?}, unexpected {unexpected:?}"
+        "{rule}/{kind}.{ext}: missing {missing:?}, unexpected {unexpected:?}"
     );
 }
 
@@ -60,6 +65,14 @@ macro_rules! fixtures {
                 #[test]
                 fn negative() {
                     super::check(stringify!($rule), "negative");
+                }
+                #[test]
+                fn cpp_positive() {
+                    super::check_file(stringify!($rule), "positive", "cpp");
+                }
+                #[test]
+                fn cpp_negative() {
+                    super::check_file(stringify!($rule), "negative", "cpp");
                 }
             }
         )*
@@ -86,4 +99,5 @@ fixtures!(
     duplicate_symbol,
     double_lifecycle,
     static_resource,
+    wrong_failure_sentinel,
 );

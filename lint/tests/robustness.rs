@@ -23,18 +23,22 @@ impl Rng {
     }
 }
 
-fn fixtures() -> Vec<String> {
+/// Every fixture: (label with its extension, text).
+fn fixtures() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut out = Vec::new();
     for rule in std::fs::read_dir(root).unwrap() {
         let rule = rule.unwrap().path();
         if rule.is_dir() {
-            for kind in ["positive.rs", "negative.rs"] {
-                out.push(std::fs::read_to_string(rule.join(kind)).unwrap());
+            for kind in ["positive.rs", "negative.rs", "positive.cpp", "negative.cpp"] {
+                out.push((
+                    kind.to_owned(),
+                    std::fs::read_to_string(rule.join(kind)).unwrap(),
+                ));
             }
         }
     }
-    assert_eq!(out.len(), 20);
+    assert!(out.len() >= 44, "{} fixtures", out.len());
     out
 }
 
@@ -59,7 +63,11 @@ fn mangle(text: &str, rng: &mut Rng) -> String {
 }
 
 fn analyze_everything(text: &str) {
-    let findings = analyze_source("m.rs", text, &Config::default());
+    analyze_as("m.rs", text);
+}
+
+fn analyze_as(label: &str, text: &str) {
+    let findings = analyze_source(label, text, &Config::default());
     for f in &findings {
         assert!(
             f.line >= 1 && f.column >= 1 && f.end_line >= f.line,
@@ -74,9 +82,9 @@ fn analyze_everything(text: &str) {
 #[test]
 fn mangled_fixtures_never_panic() {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
-    for text in fixtures() {
-        for _ in 0..60 {
-            analyze_everything(&mangle(&text, &mut rng));
+    for (label, text) in fixtures() {
+        for _ in 0..30 {
+            analyze_as(&label, &mangle(&text, &mut rng));
         }
     }
 }
@@ -112,6 +120,18 @@ fn nesting_at_the_limit_fits_a_default_stack() {
         format!("fn f() {{ let x = {}y; }}", "- ".repeat(1020)),
         format!("fn f() {{ let x = {}y; }}", "!-*&".repeat(150)),
         format!("type T = {}u8{};", "Vec<".repeat(depth), ">".repeat(depth)),
+        // Chains just under the depth limit: analyzed, on the analysis thread's stack.
+        format!("fn f() {{ a = {}1; }}", "a = ".repeat(1550)),
+        format!("fn f() {{ let x = {}1; }}", "1+".repeat(1550)),
+        format!("fn f() {{ let x = a{}; }}", ".b".repeat(1550)),
+        format!("fn f() {{ let x = a{}; }}", "?".repeat(1550)),
+        format!("fn f() {{ let x = a{}; }}", ".b()".repeat(1550)),
+        format!(
+            "fn f() {{ let x = {}{}1{}; }}",
+            "1+".repeat(700),
+            "(".repeat(200),
+            ")".repeat(200)
+        ),
     ];
     std::thread::Builder::new()
         .stack_size(2 << 20)
@@ -123,4 +143,109 @@ fn nesting_at_the_limit_fits_a_default_stack() {
         .unwrap()
         .join()
         .unwrap();
+}
+
+/// The inputs that overflowed the stack of the old analyzer (40–120 KB): chains the nesting
+/// guard did not count, and a guard fooled by a `'"'` char literal or a `"` in a block comment.
+/// Each must give findings or a `parse_error`, in Rust and in C++.
+#[test]
+fn chains_and_fooled_guards_never_overflow() {
+    let n = 40_000;
+    let deep = format!("{}1{}", "(".repeat(n / 2), ")".repeat(n / 2));
+    let inputs = [
+        format!("fn f() {{ a = {}1; }}", "a = ".repeat(n / 4)),
+        format!("fn f() {{ let x = {}1; }}", "1+".repeat(n / 2)),
+        format!("fn f() {{ let x = a{}; }}", ".b".repeat(n / 2)),
+        format!("fn f() {{ let x = a{}; }}", "?".repeat(n)),
+        format!("fn f() {{ let c = '\"'; let x = {deep}; }}"),
+        format!("/* \" */ fn f() {{ let x = {deep}; }}"),
+        format!("fn f() {{ let s = r#\"\"#; let x = {deep}; }}"),
+        format!("fn f() {{ let x = {}y; }}", "!".repeat(n)),
+        format!("fn f() {{ {} }}", "return ".repeat(n / 7)),
+        format!("fn f() {{ let x = y{}; }}", " as u8".repeat(n / 6)),
+    ];
+    let cpp = [
+        format!("int f() {{ a = {}1; }}", "a = ".repeat(n / 4)),
+        format!("int f() {{ return {}1; }}", "1+".repeat(n / 2)),
+        format!("int f() {{ return a{}; }}", ".b".repeat(n / 2)),
+        format!("int f() {{ return a{}; }}", "->b".repeat(n / 3)),
+        format!("int f() {{ char c = '\"'; return {deep}; }}"),
+        format!("/* \" */ int f() {{ return {deep}; }}"),
+        format!(
+            "int f() {}{}",
+            "{ if (a) ".repeat(n / 9),
+            "}".repeat(n / 9 + 1)
+        ),
+        format!("int f() {{ return {}x; }}", "!".repeat(n)),
+    ];
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            for input in &inputs {
+                analyze_as("deep.rs", input);
+            }
+            for input in &cpp {
+                analyze_as("deep.cpp", input);
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// A pathological file in a directory does not stop the others from being analyzed.
+#[test]
+fn one_bad_file_never_stops_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!("fn f() {{ a = {}1; }}", "a = ".repeat(30_000));
+    std::fs::write(dir.path().join("a_deep.rs"), deep).unwrap();
+    std::fs::write(
+        dir.path().join("b_deep.cpp"),
+        format!("int f() {{ return {}1; }}", "1+".repeat(60_000)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("c_cast.rs"),
+        "fn f(file: &File) -> usize {\n    file.metadata().unwrap().len() as usize\n}\n",
+    )
+    .unwrap();
+    let run = loadguard_lint::walk::lint_paths(&[dir.path().to_path_buf()], &Config::default());
+    assert_eq!(run.files, 3);
+    let rules: Vec<&str> = run.findings.iter().map(|f| f.rule).collect();
+    assert!(rules.contains(&"unchecked_size_cast"), "{rules:?}");
+    assert!(rules.contains(&"parse_error"), "{rules:?}");
+}
+
+/// A file `syn` rejects is parsed item by item; tens of thousands of broken items stay linear
+/// (proc-macro2 looked a span's file up by a linear search over every parse of the thread).
+#[test]
+fn many_broken_items_degrade_linearly() {
+    let text = "let fd = unsafe { libc::open(p.as_ptr(), 0) };\n".repeat(20_000);
+    let findings = analyze_source("items.rs", &text, &Config::default());
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].rule, "parse_error");
+    let mixed =
+        format!("{text}fn f(file: &File) -> usize {{ file.metadata().unwrap().len() as usize }}\n");
+    let rules: Vec<&str> = analyze_source("mixed.rs", &mixed, &Config::default())
+        .iter()
+        .map(|f| f.rule)
+        .collect();
+    assert_eq!(rules, ["parse_error", "unchecked_size_cast"]);
+}
+
+/// A function whose whole body is one acquire call (httplib.h's `socket(..)` wrappers) once
+/// looped forever in `wrong_failure_sentinel`'s walk up from the call.
+#[test]
+fn a_body_that_is_one_acquire_call_terminates() {
+    for text in [
+        "int f(int d) { socket(d, 1, 0); }",
+        "int f(const char* p) { { open(p, 0); } }",
+    ] {
+        let _ = analyze_source("one.cpp", text, &Config::default());
+    }
+    let _ = analyze_source(
+        "one.rs",
+        "fn f(p: *const i8) { unsafe { libc::open(p, 0) } }",
+        &Config::default(),
+    );
 }

@@ -2,14 +2,17 @@
 //!
 //! Every OS failure carries the operation, the path it concerned, the OS error captured at the
 //! failing call, and the call site; range, size and format errors say the offset, length and
-//! file size. Display is uniform so that logs and snapshot diffs read the same everywhere:
+//! file size. A cause is displayed or returned from `source()`, never both: an OS failure's
+//! `Display` says what failed and where, its source is the OS error, and [`Error::chain`] shows
+//! the two together, as a log line or a command's message should:
 //!
 //! ```text
-//! mmap /models/a.bin (len=4096): Cannot allocate memory (os error 12) at src/main.rs:40:17
+//! mmap /models/a.bin (len=4096) failed at src/main.rs:40:17: Cannot allocate memory (os error 12)
 //! ```
 
 use std::fmt;
 use std::io;
+use std::ops::Range;
 use std::panic::Location;
 use std::path::{Path, PathBuf};
 
@@ -104,7 +107,12 @@ impl fmt::Display for OsError {
 pub(crate) const MEMORY_LABEL: &str = "<memory>";
 
 /// An OS call that failed: what, on which file, with which arguments, why, and from where.
+///
+/// Its `Display` says what failed and where ("`mmap /m.bin (len=4096) failed at src/main.rs:9:5`");
+/// the OS error itself is its [`source`](std::error::Error::source), as thiserror's convention
+/// has it (a cause is displayed or returned, never both). [`Error::chain`] shows both.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OsFailure {
     /// The call that failed: `open`, `fstat`, `mmap`, `madvise`, `pread`, `CreateFileMappingW`, …
     pub op: &'static str,
@@ -158,7 +166,7 @@ impl fmt::Display for OsFailure {
             }
             f.write_str(")")?;
         }
-        write!(f, ": {}", self.os)?;
+        f.write_str(" failed")?;
         match self.location {
             Some(at) => write!(f, " at {at}"),
             None => Ok(()),
@@ -166,12 +174,28 @@ impl fmt::Display for OsFailure {
     }
 }
 
+impl std::error::Error for OsFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.os)
+    }
+}
+
+impl std::error::Error for OsError {}
+
+impl OsError {
+    /// The error's kind, as `io::Error` classifies its code.
+    #[must_use]
+    pub fn kind(&self) -> io::ErrorKind {
+        self.to_io().kind()
+    }
+}
+
 /// Everything that can go wrong in loadguard.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An OS call failed.
-    #[error("{0}")]
+    /// An OS call failed. Its [`source`](std::error::Error::source) is the [`OsError`].
+    #[error(transparent)]
     Os(Box<OsFailure>),
     /// A requested byte range does not lie inside the source.
     #[error("{}: range of {len} bytes at offset {offset} is outside the file of {file_size} bytes", path.display())]
@@ -331,6 +355,39 @@ impl Error {
         }
     }
 
+    /// The error with every cause after it, joined by `: ` — what a log line or a command's
+    /// error message should show (`Display` alone leaves causes to
+    /// [`source`](std::error::Error::source)).
+    ///
+    /// ```
+    /// let err = loadguard::Registry::new()
+    ///     .open("/no/such/model.bin", &loadguard::LoadOptions::new())
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("open /no/such/model.bin failed at "));
+    /// assert!(err.chain().to_string().ends_with("(os error 2)"));
+    /// ```
+    #[must_use]
+    pub fn chain(&self) -> ErrorChain<'_> {
+        ErrorChain(self)
+    }
+
+    /// The kind of `io::Error` this error converts to (the OS error's own kind for an OS
+    /// failure).
+    #[must_use]
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Os(failure) => failure.os.kind(),
+            Error::OutOfRange { .. }
+            | Error::Truncated { .. }
+            | Error::ShrunkUnderMapping { .. } => io::ErrorKind::UnexpectedEof,
+            Error::NotRegularFile { .. } | Error::MapRefused { .. } | Error::InvalidOption(_) => {
+                io::ErrorKind::InvalidInput
+            }
+            Error::Shm(err) => err.io_kind(),
+            _ => io::ErrorKind::InvalidData,
+        }
+    }
+
     /// The failing operation of an OS error.
     #[must_use]
     pub fn op(&self) -> Option<&'static str> {
@@ -376,20 +433,92 @@ impl From<FormatError> for Error {
 
 impl From<Error> for io::Error {
     fn from(err: Error) -> Self {
-        let kind = match &err {
-            Error::Os(failure) => failure.os.to_io().kind(),
-            Error::OutOfRange { .. }
-            | Error::Truncated { .. }
-            | Error::ShrunkUnderMapping { .. } => io::ErrorKind::UnexpectedEof,
-            Error::Size { .. } | Error::Format(_) | Error::StreamTooLong { .. } => {
-                io::ErrorKind::InvalidData
-            }
-            Error::NotRegularFile { .. } | Error::MapRefused { .. } => io::ErrorKind::InvalidInput,
-            Error::InvalidOption(_) => io::ErrorKind::InvalidInput,
-            Error::Shm(err) => err.io_kind(),
-            Error::NullSymbol { .. } => io::ErrorKind::NotFound,
-            Error::LibraryInit { .. } => io::ErrorKind::Other,
-        };
-        io::Error::new(kind, err)
+        io::Error::new(err.kind(), err)
+    }
+}
+
+/// An error followed by its causes, joined by `: ` ([`Error::chain`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl<'a> ErrorChain<'a> {
+    /// The chain of any error, not only loadguard's.
+    #[must_use]
+    pub fn of(err: &'a (dyn std::error::Error + 'static)) -> Self {
+        Self(err)
+    }
+}
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(err) = cause {
+            write!(f, ": {err}")?;
+            cause = err.source();
+        }
+        Ok(())
+    }
+}
+
+impl SizeError {
+    /// Attaches the file the size belongs to.
+    pub fn at(self, path: impl Into<PathBuf>) -> Error {
+        Error::Size {
+            path: path.into(),
+            error: self,
+        }
+    }
+}
+
+/// Checks that `[offset, offset + len)` lies inside a source of `size` bytes and returns it as
+/// a `usize` range that can index a slice of that source.
+///
+/// The range is checked against `size` before narrowing, so a range inside a source that
+/// already lives in memory always converts; a too-large source is reported by its owner first.
+pub(crate) fn range_in(
+    path: &Path,
+    offset: u64,
+    len: u64,
+    size: u64,
+) -> Result<Range<usize>, Error> {
+    let end = match crate::size::checked_end(offset, len) {
+        Ok(end) if end <= size => end,
+        _ => return Err(Error::out_of_range(path, offset, len, size)),
+    };
+    let start = crate::size::to_usize(offset, "range start").map_err(|e| e.at(path))?;
+    let end = crate::size::to_usize(end, "range end").map_err(|e| e.at(path))?;
+    Ok(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn range_in_bounds_and_errors() {
+        let p = Path::new("f");
+        assert_eq!(range_in(p, 0, 0, 0).unwrap(), 0..0);
+        assert_eq!(range_in(p, 10, 0, 10).unwrap(), 10..10);
+        assert_eq!(range_in(p, 2, 3, 10).unwrap(), 2..5);
+        assert!(matches!(
+            range_in(p, 8, 3, 10),
+            Err(Error::OutOfRange {
+                offset: 8,
+                len: 3,
+                file_size: 10,
+                ..
+            })
+        ));
+        assert!(matches!(
+            range_in(p, 11, 0, 10),
+            Err(Error::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            range_in(p, u64::MAX, 2, 10),
+            Err(Error::OutOfRange { .. })
+        ));
     }
 }

@@ -58,6 +58,7 @@ mod load;
 mod model;
 mod options;
 pub mod os;
+mod progress;
 mod region;
 mod registry;
 mod segment;
@@ -68,14 +69,14 @@ pub(crate) mod sync;
 pub mod testing;
 
 pub use aligned::AlignedBuf;
-pub use error::{Error, OsError, OsFailure, Result};
-pub use load::LoadProgress;
+pub use error::{Error, ErrorChain, OsError, OsFailure, Result};
 /// `os_call!`: one raw OS call whose failure becomes an [`Error`] naming the call, the path,
 /// the arguments, the OS error read right after the failure test, and the call site — for
 /// your own [`os::Os`] implementation or any other raw call next to loadguard's.
 pub use loadguard_macros::os_call;
 pub use model::{Model, TensorView};
 pub use options::{LoadMode, LoadOptions, LockPolicy};
+pub use progress::LoadProgress;
 pub use region::{LoadPath, MapReason, ReadReason};
 pub use registry::{Registry, Session};
 pub use segment::Segment;

@@ -6,10 +6,6 @@
 //! cast lints so no `as` can sneak back in.
 
 use std::fmt;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
-
-use crate::error::Error;
 
 /// A size that did not survive a checked conversion or computation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,16 +34,6 @@ pub enum SizeError {
     /// An alignment that is zero or not a power of two.
     #[error("alignment {0} is not a non-zero power of two")]
     BadAlignment(u64),
-}
-
-impl SizeError {
-    /// Attaches the file the size belongs to.
-    pub fn at(self, path: impl Into<PathBuf>) -> Error {
-        Error::Size {
-            path: path.into(),
-            error: self,
-        }
-    }
 }
 
 /// Converts a 64-bit size to `usize`, failing on targets whose address space is smaller.
@@ -80,21 +66,6 @@ pub fn checked_end(offset: u64, len: u64) -> Result<u64, SizeError> {
         a: offset,
         b: len,
     })
-}
-
-/// Checks that `[offset, offset + len)` lies inside a source of `size` bytes and returns it as
-/// a `usize` range that can index a slice of that source.
-///
-/// The range is checked against `size` before narrowing, so a range inside a source that
-/// already lives in memory always converts; a too-large source is reported by its owner first.
-pub fn range_in(path: &Path, offset: u64, len: u64, size: u64) -> Result<Range<usize>, Error> {
-    let end = match checked_end(offset, len) {
-        Ok(end) if end <= size => end,
-        _ => return Err(Error::out_of_range(path, offset, len, size)),
-    };
-    let start = to_usize(offset, "range start").map_err(|e| e.at(path))?;
-    let end = to_usize(end, "range end").map_err(|e| e.at(path))?;
-    Ok(start..end)
 }
 
 /// A power-of-two alignment in bytes.
@@ -193,31 +164,6 @@ mod tests {
         assert!(matches!(
             checked_end(u64::MAX, 1),
             Err(SizeError::Overflow { .. })
-        ));
-    }
-
-    #[test]
-    fn range_in_bounds_and_errors() {
-        let p = Path::new("f");
-        assert_eq!(range_in(p, 0, 0, 0).unwrap(), 0..0);
-        assert_eq!(range_in(p, 10, 0, 10).unwrap(), 10..10);
-        assert_eq!(range_in(p, 2, 3, 10).unwrap(), 2..5);
-        assert!(matches!(
-            range_in(p, 8, 3, 10),
-            Err(Error::OutOfRange {
-                offset: 8,
-                len: 3,
-                file_size: 10,
-                ..
-            })
-        ));
-        assert!(matches!(
-            range_in(p, 11, 0, 10),
-            Err(Error::OutOfRange { .. })
-        ));
-        assert!(matches!(
-            range_in(p, u64::MAX, 2, 10),
-            Err(Error::OutOfRange { .. })
         ));
     }
 

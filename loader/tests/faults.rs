@@ -242,7 +242,15 @@ fn open_errors_carry_the_injected_errno() {
         .open("/m/model.bin", &LoadOptions::new())
         .unwrap_err();
     assert!(matches!(&err, Error::Os(f) if f.op == "open" && f.os.code() == Some(ENOMEM)));
-    assert!(err.to_string().starts_with("open /m/model.bin: "), "{err}");
+    assert!(
+        err.to_string().starts_with("open /m/model.bin failed at "),
+        "{err}"
+    );
+    assert!(
+        err.chain().to_string().ends_with("(os error 12)"),
+        "{}",
+        err.chain()
+    );
     ledger.assert_balanced();
 }
 

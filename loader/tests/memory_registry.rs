@@ -156,7 +156,10 @@ fn missing_file_is_an_open_error_naming_the_path() {
     let err = reg.open("/nope.bin", &OPTS).unwrap_err();
     assert_eq!(err.op(), Some("open"));
     assert_eq!(err.path(), Some(Path::new("/nope.bin")));
-    assert!(err.to_string().starts_with("open /nope.bin: "), "{err}");
+    assert!(
+        err.to_string().starts_with("open /nope.bin failed at "),
+        "{err}"
+    );
     assert_eq!(reg.live_files(), 0);
 }
 

@@ -163,7 +163,12 @@ fn read_errors_name_pread_offset_and_len() {
     assert_eq!(err.os_code(), Some(5));
     assert!(
         err.to_string()
-            .starts_with("pread /m/w.bin (offset=16, len=8): "),
+            .starts_with("pread /m/w.bin (offset=16, len=8) failed at "),
         "{err}"
+    );
+    assert!(
+        err.chain().to_string().ends_with("(os error 5)"),
+        "{}",
+        err.chain()
     );
 }

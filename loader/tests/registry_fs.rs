@@ -381,14 +381,22 @@ fn open_error_names_op_path_os_error_and_the_users_call_site() {
     let registry = Registry::new();
     let line = line!() + 1;
     let err = registry.open(&path, &LoadOptions::new()).unwrap_err();
-    let text = err.to_string();
+    let text = err.chain().to_string();
     assert_eq!(err.op(), Some("open"));
     assert!(err.os_code().is_some());
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     assert!(
-        text.starts_with(&format!("open {}: ", path.display())),
+        text.starts_with(&format!("open {} failed at ", path.display())),
         "{text}"
     );
-    assert!(text.contains("(os error "), "{text}");
+    assert!(
+        text.ends_with("(os error 2)"),
+        "the OS error is the cause: {text}"
+    );
+    // Its own Display leaves the cause to source(), as thiserror's convention has it.
+    assert!(!err.to_string().contains("os error"), "{err}");
+    let source = std::error::Error::source(&err).expect("the OS error");
+    assert_eq!(source.to_string(), err.os_failure().unwrap().os.to_string());
     assert!(
         text.contains(&format!(" at loader/tests/registry_fs.rs:{line}:")),
         "the user's line, never loadguard's: {text}"

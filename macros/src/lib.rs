@@ -46,7 +46,8 @@ use proc_macro::TokenStream;
 /// # #[cfg(unix)]
 /// # {
 /// let err = close_fd(-1, Path::new("/models/a.bin")).unwrap_err();
-/// assert!(err.to_string().starts_with("close /models/a.bin (fd=-1): Bad file descriptor (os error 9) at "));
+/// assert!(err.to_string().starts_with("close /models/a.bin (fd=-1) failed at "));
+/// assert!(err.chain().to_string().ends_with(": Bad file descriptor (os error 9)"));
 /// # }
 /// ```
 ///

@@ -63,11 +63,11 @@ fn captures_errno_op_args_and_the_call_site() {
         "the os_call! line in the user's file, not a loadguard one"
     );
     assert_eq!(
-        err.to_string(),
+        err.chain().to_string(),
         format!(
-            "close /m/a.bin (fd=-1, attempt=1): {} at {}:{line}:18",
+            "close /m/a.bin (fd=-1, attempt=1) failed at {}:{line}:18: {}",
+            file!(),
             loadguard::OsError::from_code(BAD_CLOSE_CODE),
-            file!()
         )
     );
 }

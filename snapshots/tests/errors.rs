@@ -16,10 +16,18 @@ fn settings() -> insta::Settings {
     settings
 }
 
+/// Each error as its `Display` and, when it has causes, the whole chain a log line shows.
 fn render(errors: &[(&str, Error)]) -> String {
     errors
         .iter()
-        .map(|(what, err)| format!("{what}:\n  {err}\n"))
+        .map(|(what, err)| {
+            let chain = err.chain().to_string();
+            if chain == err.to_string() {
+                format!("{what}:\n  {err}\n")
+            } else {
+                format!("{what}:\n  {err}\n  chain: {chain}\n")
+            }
+        })
         .collect()
 }
 
@@ -142,8 +150,9 @@ fn read_fallback_is_explained() {
         FileLoader::open_with(&MemoryOs::new(), "/absent", Alignment::DEFAULT).unwrap_err();
     settings().bind(|| {
         insta::assert_snapshot!(format!(
-            "load path: {}\nfile loader on a missing file: {loader}\n",
-            session.load_path()
+            "load path: {}\nfile loader on a missing file: {}\n",
+            session.load_path(),
+            loader.chain()
         ));
     });
     assert_eq!(session.load_path().name(), "read");

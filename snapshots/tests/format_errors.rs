@@ -33,7 +33,7 @@ fn every_error_kind_displays_file_offset_and_rule() {
     let mut text = String::new();
     for (name, fmt, bytes, _, _) in fixtures::BROKEN {
         let err = parse_as(fmt, name, bytes);
-        writeln!(text, "{}", report::error_text(&err)).unwrap();
+        writeln!(text, "{}", report::error_text("inspect", &err)).unwrap();
     }
     insta::assert_snapshot!("errors_text", text);
 }
@@ -77,7 +77,12 @@ fn detection_of_every_fixture_and_of_non_models() {
         ("weights.bin", &[0u8; 32]),
     ] {
         let err = format::parse(Path::new(file), bytes).unwrap_err();
-        writeln!(text, "{}", report::error_text(&err.into())).unwrap();
+        writeln!(
+            text,
+            "{}",
+            report::error_text("inspect", &loadguard::Error::from(err))
+        )
+        .unwrap();
     }
     insta::assert_snapshot!("detected_formats", text);
 }

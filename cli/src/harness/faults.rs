@@ -73,6 +73,7 @@ pub fn run(args: &Args) -> ExitCode {
 mod imp {
     pub fn run(_: &super::Args) -> std::process::ExitCode {
         super::super::bad_input(
+            "faults",
             "`loadguard faults` needs Linux (it runs the command under LD_PRELOAD)",
         )
     }
@@ -143,30 +144,30 @@ mod imp {
 
     pub fn run(args: &Args) -> ExitCode {
         if args.timeout.is_nan() || args.timeout <= 0.0 || args.timeout > 86_400.0 {
-            return bad_input("--timeout must be between 0 and 86400 seconds");
+            return bad_input("faults", "--timeout must be between 0 and 86400 seconds");
         }
         let fault = match fault_arg(args) {
             Ok(f) => f,
-            Err(e) => return bad_input(&e),
+            Err(e) => return bad_input("faults", &e),
         };
         let preload = match runner::preload_library() {
             Ok(p) => p,
-            Err(e) => return bad_input(&e),
+            Err(e) => return bad_input("faults", &e),
         };
         match (&args.op, args.nth, args.sweep) {
             (Some(op), Some(nth), false) => {
                 let op = match parse_op(op) {
                     Ok(op) => op,
-                    Err(e) => return bad_input(&e),
+                    Err(e) => return bad_input("faults", &e),
                 };
                 let fault = fault.unwrap_or(Fault::default_for(op));
                 match plan_for(op, nth, fault) {
                     Ok(plan) => once(args, &preload, op, nth, fault, plan),
-                    Err(e) => bad_input(&e),
+                    Err(e) => bad_input("faults", &e),
                 }
             }
             (None, None, true) => sweep(args, &preload, fault),
-            _ => bad_input("give either --op OP --nth N (one run) or --sweep"),
+            _ => bad_input("faults", "give either --op OP --nth N (one run) or --sweep"),
         }
     }
 
@@ -188,7 +189,10 @@ mod imp {
     }
 
     fn start_failed(e: &runner::StartError) -> ExitCode {
-        bad_input(&format!("cannot start `{}`: {}", e.program, e.error))
+        bad_input(
+            "faults",
+            &format!("cannot start `{}`: {}", e.program, e.error),
+        )
     }
 
     /// The injection's site and backtrace, from the report of the process that got it.
@@ -295,7 +299,7 @@ mod imp {
         for name in &args.ops {
             match parse_op(name.trim()) {
                 Ok(op) => ops.push(op),
-                Err(e) => return bad_input(&e),
+                Err(e) => return bad_input("faults", &e),
             }
         }
         let short = matches!(fault, Some(Fault::ShortRead(_)));
@@ -306,9 +310,10 @@ mod imp {
                 .collect();
         }
         if let Some(op) = ops.iter().find(|op| short && !op.reads()) {
-            return bad_input(&format!(
-                "--short-read applies to read and pread, not `{op}`"
-            ));
+            return bad_input(
+                "faults",
+                &format!("--short-read applies to read and pread, not `{op}`"),
+            );
         }
         eprintln!(
             "loadguard faults: clean run of `{}`",

@@ -31,9 +31,9 @@ pub fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-/// Prints `message` as loadguard's error and returns the bad-input exit status.
-pub fn bad_input(message: &str) -> ExitCode {
-    eprintln!("loadguard: {message}");
+/// Prints `message` as the `command` subcommand's error and returns the bad-input exit status.
+pub fn bad_input(command: &str, message: &str) -> ExitCode {
+    eprintln!("loadguard {command}: {message}");
     ExitCode::from(BAD_INPUT)
 }
 

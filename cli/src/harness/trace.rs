@@ -37,6 +37,7 @@ pub fn run(args: &Args) -> ExitCode {
 mod imp {
     pub fn run(_: &super::Args) -> std::process::ExitCode {
         super::super::bad_input(
+            "trace",
             "`loadguard trace` needs Linux (it runs the command under LD_PRELOAD)",
         )
     }
@@ -56,7 +57,7 @@ mod imp {
     pub fn run(args: &Args) -> ExitCode {
         let preload = match runner::preload_library() {
             Ok(p) => p,
-            Err(e) => return bad_input(&e),
+            Err(e) => return bad_input("trace", &e),
         };
         let spec = runner::Spec {
             command: &args.command,
@@ -73,7 +74,12 @@ mod imp {
         };
         let run = match runner::run(&spec) {
             Ok(run) => run,
-            Err(e) => return bad_input(&format!("cannot start `{}`: {}", e.program, e.error)),
+            Err(e) => {
+                return bad_input(
+                    "trace",
+                    &format!("cannot start `{}`: {}", e.program, e.error),
+                );
+            }
         };
         if run.reports.is_empty() {
             eprintln!(

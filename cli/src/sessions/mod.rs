@@ -106,7 +106,7 @@ pub fn run(args: &Args) -> ExitCode {
     match run_inner(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("loadguard sessions: {err}");
+            eprintln!("{}", loadguard_cli::report::error_text("sessions", &*err));
             ExitCode::FAILURE
         }
     }

@@ -38,14 +38,42 @@ fn descriptor(id: &str) -> Value {
         ),
         None => ("the analyzer failed on this file", Severity::Error),
     };
+    let (mut text, mut markdown) = (
+        format!("{why}\n\nFix: {fix}"),
+        format!("{why}\n\n**Fix:** {fix}"),
+    );
+    for ex in crate::rules::by_id(id).map_or(&[][..], |r| r.examples) {
+        let lang = if ex.lang == "rust" { "rust" } else { "cpp" };
+        text.push_str(&format!(
+            "\n\nFlagged ({lang}):\n{}\n\nInstead:\n{}",
+            ex.flagged, ex.fixed
+        ));
+        markdown.push_str(&format!(
+            "\n\nFlagged:\n```{lang}\n{}\n```\nInstead:\n```{lang}\n{}\n```",
+            ex.flagged, ex.fixed
+        ));
+    }
     json!({
         "id": id,
-        "name": id,
+        "name": pascal_case(id),
         "shortDescription": { "text": summary },
         "fullDescription": { "text": why },
-        "help": { "text": format!("{why}\n\nFix: {fix}"), "markdown": format!("{why}\n\n**Fix:** {fix}") },
+        "help": { "text": text, "markdown": markdown },
         "defaultConfiguration": { "level": level(default) },
     })
+}
+
+/// A rule's SARIF `name`: its id in PascalCase (`unowned_handle` → `UnownedHandle`), which
+/// SARIF validators expect to differ from the id.
+fn pascal_case(id: &str) -> String {
+    id.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The URI of a path: relative paths stay relative references (code scanning resolves them
@@ -106,6 +134,7 @@ pub fn render(findings: &[Finding]) -> String {
             "tool": {
                 "driver": {
                     "name": "loadguard-lint",
+                    "informationUri": env!("CARGO_PKG_REPOSITORY"),
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                     "rules": ids.iter().map(|id| descriptor(id)).collect::<Vec<_>>(),
                 }
@@ -129,5 +158,6 @@ mod tests {
         assert_eq!(uri("/root/src/a b.rs"), "file:///root/src/a%20b.rs");
         assert_eq!(uri("C:/work/x.rs"), "file:///C:/work/x.rs");
         assert_eq!(uri("src/é.rs"), "src/%C3%A9.rs");
+        assert_eq!(super::pascal_case("unowned_handle"), "UnownedHandle");
     }
 }

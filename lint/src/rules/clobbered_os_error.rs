@@ -1,20 +1,17 @@
-//! `clobbered_os_error`: the thread's OS error read after another call may have replaced it.
+//! `clobbered_os_error`: the OS error read after another call that may have overwritten it.
 //!
-//! `errno` / `GetLastError()` describe the *last* failing call of the thread. Between the
-//! failing call and the read (`io::Error::last_os_error()`, `GetLastError()`, `errno()`), any
-//! other FFI call, `close` / `CloseHandle`, `drop` of an owner, or printing / logging macro may
-//! overwrite it. The failing call is found from the branch the read is in: the condition of the
-//! `if` / `match`, and the statement that bound the variables it tests.
+//! Shapes: a read of the thread's OS error (`io::Error::last_os_error()`, `GetLastError()`,
+//! `errno()`, C's `errno`, `strerror(errno)`, `WSAGetLastError()`, or a helper of the crate
+//! whose body reads one) whose nearest preceding call on every path to it (syntactic
+//! dominance) is a cleanup call (`close`, `CloseHandle`, `munmap`, `free`, …) or a print / log
+//! (`tracing::warn!`, `eprintln!`, `fprintf`, `LOG(..)`), with an OS call before that. When the
+//! nearest call is the OS call itself (in a `let`, or in the condition around the read) the
+//! read is right: nothing ran in between.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::ToTokens;
-use syn::visit::Visit;
-use syn::{Expr, Stmt};
-
-use crate::context::FileContext;
 use crate::finding::Severity;
-use crate::rules::{Hit, Rule};
-use crate::syntax::{is_print_or_log_macro, last_segment, macro_name, mentions, peel};
+use crate::ir::{Kind, Lang};
+use crate::known;
+use crate::rules::{Cx, Example, Hit, Rule, is_os_call, reads_os_error};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -26,354 +23,80 @@ pub const RULE: Rule = Rule {
     fix: "capture the error first (`let err = io::Error::last_os_error();`), then clean up and \
           log, then return `err`",
     default_severity: Severity::Error,
+    examples: &[
+        Example {
+            lang: "rust",
+            flagged: "if ptr == libc::MAP_FAILED {\n    unsafe { libc::close(fd) };\n    return Err(io::Error::last_os_error()); // the error of `close`, if any\n}",
+            fixed: "if ptr == libc::MAP_FAILED {\n    let err = io::Error::last_os_error();\n    unsafe { libc::close(fd) };\n    return Err(err);\n}",
+        },
+        Example {
+            lang: "cpp",
+            flagged: "if (p == MAP_FAILED) {\n    close(fd);\n    fprintf(stderr, \"mmap: %s\\n\", strerror(errno));\n}",
+            fixed: "if (p == MAP_FAILED) {\n    int err = errno;\n    close(fd);\n    fprintf(stderr, \"mmap: %s\\n\", strerror(err));\n}",
+        },
+    ],
     check,
 };
 
-/// Calls that read the thread's last OS error.
-const READS: &[&str] = &[
-    "last_os_error",
-    "GetLastError",
-    "errno",
-    "__errno_location",
-    "__error",
-    "WSAGetLastError",
-];
-
-/// Safe-looking calls that still clobber the OS error (they close or free something).
-const RELEASES: &[&str] = &[
-    "close",
-    "CloseHandle",
-    "munmap",
-    "UnmapViewOfFile",
-    "dlclose",
-    "FreeLibrary",
-    "fclose",
-    "free",
-    "drop",
-    "unlink",
-    "remove_file",
-    "closedir",
-    "VirtualFree",
-    "CoTaskMemFree",
-    "LocalFree",
-];
-
-/// Calls that do not touch the OS even inside `unsafe`.
-const PURE: &[&str] = &[
-    "null",
-    "null_mut",
-    "size_of",
-    "align_of",
-    "from_raw_parts",
-    "from_raw_parts_mut",
-    "slice_from_raw_parts",
-    "addr_of",
-    "addr_of_mut",
-    "new",
-    "from",
-    "default",
-    "with_capacity",
-    "zeroed",
-    "uninit",
-    "transmute",
-    "read_unaligned",
-    "write_unaligned",
-    "copy_nonoverlapping",
-];
-
-fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut hits = Vec::new();
-    for function in &ctx.functions {
-        walk_stmts(
-            &function.block.stmts,
-            None,
-            function.sig.unsafety.is_some(),
-            &mut hits,
-        );
-    }
-    hits
-}
-
-/// The branch a statement list is in: the parent's statements, the branch's index there, and
-/// the condition that selected it.
-#[derive(Clone, Copy)]
-struct Branch<'a> {
-    parent: &'a [Stmt],
-    index: usize,
-    cond: &'a Expr,
-}
-
-fn walk_stmts(stmts: &[Stmt], branch: Option<Branch<'_>>, in_unsafe: bool, hits: &mut Vec<Hit>) {
-    for (k, stmt) in stmts.iter().enumerate() {
-        let expr = match stmt {
-            Stmt::Expr(e, _) => Some(e),
-            Stmt::Local(l) => l.init.as_ref().map(|i| &*i.expr),
-            _ => None,
-        };
-        if let Some(e) = expr {
-            if walk_branches(e, stmts, k, in_unsafe, hits) {
+fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
+    let unit = cx.unit;
+    for f in &unit.functions {
+        for r in unit.descendants(f.body) {
+            let n = unit.node(r);
+            if n.kind == Kind::Path && unit.lang == Lang::Rust {
                 continue;
             }
-        }
-        if let Some(read) = read_span(stmt.to_token_stream()) {
-            evaluate(read, &stmts[..k], branch, in_unsafe, hits);
-        }
-    }
-}
-
-/// Descends into the branches of an `if` / `match` (and plain nested blocks). Returns whether
-/// `e` was such an expression, so its reads were handled inside.
-fn walk_branches(e: &Expr, stmts: &[Stmt], k: usize, in_unsafe: bool, hits: &mut Vec<Hit>) -> bool {
-    match e {
-        Expr::If(i) => {
-            let branch = Branch {
-                parent: stmts,
-                index: k,
-                cond: &i.cond,
-            };
-            walk_stmts(&i.then_branch.stmts, Some(branch), in_unsafe, hits);
-            let mut els = i.else_branch.as_ref().map(|(_, e)| &**e);
-            while let Some(e) = els {
-                match e {
-                    Expr::If(inner) => {
-                        let branch = Branch {
-                            parent: stmts,
-                            index: k,
-                            cond: &inner.cond,
-                        };
-                        walk_stmts(&inner.then_branch.stmts, Some(branch), in_unsafe, hits);
-                        els = inner.else_branch.as_ref().map(|(_, e)| &**e);
-                    }
-                    Expr::Block(b) => {
-                        walk_stmts(&b.block.stmts, Some(branch), in_unsafe, hits);
-                        els = None;
-                    }
-                    _ => els = None,
-                }
+            if !reads_os_error(cx, r) {
+                continue;
             }
-            true
-        }
-        Expr::Match(m) => {
-            let branch = Branch {
-                parent: stmts,
-                index: k,
-                cond: &m.expr,
-            };
-            for arm in &m.arms {
-                match &*arm.body {
-                    Expr::Block(b) => walk_stmts(&b.block.stmts, Some(branch), in_unsafe, hits),
-                    body => {
-                        if let Some(read) = read_span(body.to_token_stream()) {
-                            evaluate(read, &[], Some(branch), in_unsafe, hits);
-                        }
-                    }
-                }
-            }
-            true
-        }
-        Expr::Block(b) => {
-            walk_stmts(&b.block.stmts, None, in_unsafe, hits);
-            true
-        }
-        Expr::Unsafe(u) => {
-            walk_stmts(&u.block.stmts, None, true, hits);
-            true
-        }
-        Expr::Loop(l) => {
-            walk_stmts(&l.body.stmts, None, in_unsafe, hits);
-            true
-        }
-        Expr::While(w) => {
-            walk_stmts(&w.body.stmts, None, in_unsafe, hits);
-            true
-        }
-        Expr::ForLoop(f) => {
-            walk_stmts(&f.body.stmts, None, in_unsafe, hits);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// The span of the first OS-error read in `tokens` (macro bodies included).
-fn read_span(tokens: TokenStream) -> Option<Span> {
-    let mut tokens = tokens.into_iter().peekable();
-    while let Some(tt) = tokens.next() {
-        match tt {
-            // A call (`errno()`), not a variable that happens to be named `errno`.
-            TokenTree::Ident(i)
-                if READS.iter().any(|r| i == r)
-                    && matches!(tokens.peek(), Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis) =>
+            let parent = unit.parent(r);
+            // `errno = 0;` writes; `strerror(errno)`: one read, reported once.
+            if n.kind == Kind::Path
+                && (unit.node(parent).kind == Kind::Assign && unit.child(parent, 0) == Some(r)
+                    || reads_os_error(cx, parent))
             {
-                return Some(i.span());
+                continue;
             }
-            TokenTree::Group(g) => {
-                if let Some(span) = read_span(g.stream()) {
-                    return Some(span);
+            // The calls that run before the read on every path, nearest first.
+            let mut clobber: Option<u32> = None;
+            let mut k = r;
+            while k > f.body + 1 {
+                k -= 1;
+                let kn = unit.node(k);
+                if !matches!(kn.kind, Kind::Call | Kind::Method | Kind::Macro)
+                    || unit.contains(k, r)
+                {
+                    continue;
                 }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-fn evaluate(
-    read: Span,
-    before: &[Stmt],
-    branch: Option<Branch<'_>>,
-    in_unsafe: bool,
-    hits: &mut Vec<Hit>,
-) {
-    // Branches that were not taken on the way here (`if ok { return .. }`) are skipped.
-    let straight: Vec<Stmt> = before
-        .iter()
-        .filter(|s| !is_branching(s))
-        .cloned()
-        .collect();
-    // The failing call is the last FFI call before the read that is not a release, if there
-    // is one in this block; after it, releases and printing clobber.
-    let failing = straight.iter().rposition(|s| has_call(s, in_unsafe, false));
-    let clobber = match (failing, branch) {
-        (Some(start), _) => first_clobber(&straight[start + 1..], in_unsafe, false),
-        // Otherwise, in a branch, the failing call is in (or before) the branch condition.
-        (None, Some(branch)) => first_clobber(before, in_unsafe, true).or_else(|| {
-            // `if ffi(..) == 0 { .. }`: the failing call is the condition itself.
-            if has_call_expr(branch.cond, in_unsafe) {
-                return None;
-            }
-            let start = failing_statement(branch)?;
-            first_clobber(&branch.parent[start + 1..branch.index], in_unsafe, true)
-        }),
-        (None, None) => None,
-    };
-    if let Some((name, span)) = clobber {
-        let line = span.start().line;
-        hits.push(Hit::at(
-            read,
-            format!("the OS error is read here after `{name}` (line {line}), which may have overwritten it"),
-        ));
-    }
-}
-
-/// The statement of the parent block that produced what the branch condition tests.
-fn failing_statement(branch: Branch<'_>) -> Option<usize> {
-    let mut tested = Vec::new();
-    collect_idents(branch.cond.to_token_stream(), &mut tested);
-    branch.parent[..branch.index].iter().rposition(|s| match s {
-        Stmt::Local(l) => tested.iter().any(|t| mentions(&l.pat, t)),
-        Stmt::Expr(Expr::Assign(a), _) => tested.iter().any(|t| mentions(&*a.left, t)),
-        _ => false,
-    })
-}
-
-fn collect_idents(tokens: TokenStream, out: &mut Vec<String>) {
-    for tt in tokens {
-        match tt {
-            TokenTree::Ident(i) => out.push(i.to_string()),
-            TokenTree::Group(g) => collect_idents(g.stream(), out),
-            _ => {}
-        }
-    }
-}
-
-fn is_branching(stmt: &Stmt) -> bool {
-    matches!(stmt, Stmt::Expr(Expr::If(_) | Expr::Match(_), _))
-}
-
-fn has_call_expr(e: &Expr, in_unsafe: bool) -> bool {
-    let mut finder = Clobbers {
-        in_unsafe,
-        any_ffi: true,
-        releases_too: true,
-        found: None,
-    };
-    finder.visit_expr(e);
-    finder.found.is_some()
-}
-
-fn has_call(stmt: &Stmt, in_unsafe: bool, releases_too: bool) -> bool {
-    let mut finder = Clobbers {
-        in_unsafe,
-        any_ffi: true,
-        releases_too,
-        found: None,
-    };
-    finder.visit_stmt(stmt);
-    finder.found.is_some()
-}
-
-/// The first call in `stmts` that may overwrite the OS error: with `any_ffi`, any call in
-/// `unsafe`; always, releases and printing / logging macros.
-fn first_clobber(stmts: &[Stmt], in_unsafe: bool, any_ffi: bool) -> Option<(String, Span)> {
-    stmts.iter().find_map(|s| {
-        let mut finder = Clobbers {
-            in_unsafe,
-            any_ffi,
-            releases_too: true,
-            found: None,
-        };
-        finder.visit_stmt(s);
-        finder.found
-    })
-}
-
-struct Clobbers {
-    in_unsafe: bool,
-    any_ffi: bool,
-    releases_too: bool,
-    found: Option<(String, Span)>,
-}
-
-impl<'a> Visit<'a> for Clobbers {
-    fn visit_expr_unsafe(&mut self, node: &'a syn::ExprUnsafe) {
-        let saved = self.in_unsafe;
-        self.in_unsafe = true;
-        syn::visit::visit_expr_unsafe(self, node);
-        self.in_unsafe = saved;
-    }
-    fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
-        if self.found.is_none() {
-            if let Expr::Path(f) = peel(&node.func) {
-                let name = last_segment(&f.path).unwrap_or_default();
-                // `ptr::read`, `mem::take`: memory operations, not OS calls.
-                let memory_op = f
-                    .path
-                    .segments
-                    .iter()
-                    .any(|s| s.ident == "ptr" || s.ident == "mem");
-                let release = RELEASES.contains(&name.as_str());
-                let is_read = READS.contains(&name.as_str());
-                let ffi = self.in_unsafe
-                    && !memory_op
-                    && !is_read
-                    && !PURE.contains(&name.as_str())
-                    && (!crate::syntax::is_capitalized(&name)
-                        || crate::syntax::is_win32_function(&name));
-                if (self.releases_too && release) || (!release && self.any_ffi && ffi) {
-                    self.found = Some((
-                        name,
-                        f.path
-                            .segments
-                            .last()
-                            .map_or_else(Span::call_site, |s| s.ident.span()),
-                    ));
+                if !unit.dominates(k, r) {
+                    continue;
+                }
+                let name = unit.name(k);
+                let cleanup = kn.kind == Kind::Call && known::is_release(name);
+                let log = kn.kind != Kind::Method && known::is_print_or_log(name);
+                match clobber {
+                    None if cleanup || log => clobber = Some(k),
+                    None if is_os_call(unit, k) => break,
+                    Some(c) if is_os_call(unit, k) && !known::is_release(name) => {
+                        let clobberer = if unit.node(c).kind == Kind::Macro {
+                            format!("{}!", unit.name(c))
+                        } else {
+                            unit.name(c).to_owned()
+                        };
+                        hits.push(
+                            Hit::name_of(unit, r, format!(
+                                "the OS error is read here after `{clobberer}` (line {{line}}), which may have overwritten the error of `{name}`"
+                            ))
+                            .related(unit.node(c).start),
+                        );
+                        break;
+                    }
+                    _ => {}
+                }
+                if reads_os_error(cx, k) {
+                    break;
                 }
             }
         }
-        syn::visit::visit_expr_call(self, node);
     }
-    fn visit_macro(&mut self, mac: &'a syn::Macro) {
-        if self.found.is_none() && self.releases_too && is_print_or_log_macro(&macro_name(mac)) {
-            self.found = Some((
-                format!("{}!", macro_name(mac)),
-                mac.path
-                    .segments
-                    .last()
-                    .map_or_else(Span::call_site, |s| s.ident.span()),
-            ));
-        }
-    }
-    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-    fn visit_item(&mut self, _: &'a syn::Item) {}
 }

@@ -1,23 +1,20 @@
-//! `double_lifecycle`: the same init (or deinit) call made from two methods of one type.
+//! `double_lifecycle`: the same init or deinit call made from two methods of one type.
 //!
-//! Init and deinit calls are recognised by name, word by word: `init`, `initialize`, `startup`
-//! (`cuInit`, `backend_init`, `CoInitializeEx`, `WSAStartup`) and `deinit`, `uninit`,
-//! `shutdown`, `cleanup`, `teardown`, `finalize`, `destroy`, `terminate`. Flagged: the same call
-//! (same callee text) in two functions of one type where one is a public method or `Drop::drop`
-//! and they are not both constructors. Calls on `self` itself (delegation to the type's own
-//! method), calls in closures (`Once::call_once`) and calls guarded by a condition on `self`
-//! (`if !self.initialized`, `if let Some(x) = self.x.take()`) are not flagged.
+//! Shapes: a free-function call (or a call on `self`'s fields) whose name is an init or deinit
+//! step (`*_init`, `*Initialize*`, `*startup`, `*_close`, `*shutdown`, `*_destroy`, `deinit`,
+//! `cleanup`, `terminate`, …), made in two methods of the same `impl` / class — constructor and
+//! destructor included, so `init()` in a C++ constructor and again in `reload()` is flagged.
+//! Not flagged: two constructors (each makes a new instance), a call guarded by the object's
+//! state (inside an `if` / `match` on `self` / `this` / a member, or after an early return on
+//! one), a method that consumes `self` and forgets it, calls on other values (`Block::destroy`,
+//! `shard.init_with`), and per-`cfg` variants.
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
-use syn::visit::Visit;
-use syn::{Expr, ReturnType};
-
-use crate::context::{FileContext, Function};
 use crate::finding::Severity;
-use crate::rules::{Hit, Rule};
-use crate::syntax::{is_win32_module, last_segment, mentions, peel, text, type_name};
+use crate::ir::{FnKind, Function, Kind, Unit};
+use crate::known;
+use crate::rules::{Cx, Example, Hit, Rule};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -28,224 +25,228 @@ pub const RULE: Rule = Rule {
           contexts, double frees, or a shutdown of someone else's state",
     fix: "give each lifecycle call one home: init in the constructor, deinit in `Drop`; make \
           `close(self)` consume the value and let `Drop` do the work, or guard with a state flag",
-    default_severity: Severity::Error,
+    default_severity: Severity::Warning,
+    examples: &[
+        Example {
+            lang: "rust",
+            flagged: "pub fn close(&mut self) { unsafe { backend_shutdown(self.ctx) } }\nimpl Drop for Runtime {\n    fn drop(&mut self) { unsafe { backend_shutdown(self.ctx) } } // twice after close()\n}",
+            fixed: "pub fn close(&mut self) {\n    if let Some(ctx) = self.ctx.take() { unsafe { backend_shutdown(ctx) } }\n}\nimpl Drop for Runtime {\n    fn drop(&mut self) { self.close() }\n}",
+        },
+        Example {
+            lang: "cpp",
+            flagged: "Backend::Backend() { init(); }\nvoid Backend::reload() { init(); } // re-initializes under live sessions",
+            fixed: "Backend::Backend() { init(); }\nvoid Backend::reload() { if (!initialized_) init(); }",
+        },
+    ],
     check,
 };
 
-const INIT_WORDS: &[&str] = &["init", "initialize", "startup"];
-const DEINIT_WORDS: &[&str] = &[
-    "deinit",
-    "uninit",
-    "uninitialize",
-    "shutdown",
-    "cleanup",
-    "teardown",
-    "finalize",
-    "destroy",
-    "terminate",
-];
-const QUERY_WORDS: &[&str] = &[
-    "is", "get", "or", "has", "was", "ensure", "lazy", "once", "assume",
-];
+/// (owner type, callee, cfg).
+type Key<'a> = (&'a str, &'a str, &'a str);
 
-/// Splits `CoInitializeEx` / `backend_init` / `cuInit` into lowercase words.
-fn words(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if c == '_' {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
-            prev_lower = false;
+fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
+    let unit = cx.unit;
+    // (owner, callee, cfg) → calls (function index, node).
+    let mut calls: HashMap<Key<'_>, Vec<(usize, u32)>> = HashMap::new();
+    for (fi, f) in unit.functions.iter().enumerate() {
+        let Some(owner) = f.owner.as_deref() else {
+            continue;
+        };
+        if f.consumes_self && forgets_self(unit, f) {
             continue;
         }
-        if c.is_uppercase() && prev_lower && !current.is_empty() {
-            out.push(std::mem::take(&mut current));
+        for i in unit.descendants(f.body) {
+            let Some(name) = lifecycle_call(unit, i) else {
+                continue;
+            };
+            // `void init(Loader& l) { init(l.load()); }`: an overload delegating, not a second
+            // call site; `AAsset_close(asset)` on a local: another object's lifecycle.
+            if name == f.name || guarded(cx, f, i) || on_local_only(cx, f, i) {
+                continue;
+            }
+            calls
+                .entry((owner, name, f.cfg.as_str()))
+                .or_default()
+                .push((fi, i));
         }
-        prev_lower = c.is_lowercase() || c.is_ascii_digit();
-        current.extend(c.to_lowercase());
     }
-    if !current.is_empty() {
-        out.push(current);
+    let mut keys: Vec<_> = calls.keys().copied().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let list = &calls[&key];
+        let mut methods: Vec<usize> = list.iter().map(|&(fi, _)| fi).collect();
+        methods.dedup();
+        if methods.len() < 2 {
+            continue;
+        }
+        if methods
+            .iter()
+            .all(|&fi| unit.functions[fi].kind == FnKind::Ctor)
+        {
+            continue;
+        }
+        // A C++ call of the type's own `init()` method: the shape is a constructor that calls
+        // it and another method that calls it again (a lazy `init()` guarded inside is not).
+        let own_method = unit.lang == crate::ir::Lang::Cpp
+            && cx
+                .summary
+                .methods
+                .contains(&(key.0.to_owned(), key.1.to_owned()));
+        let lazy = cx
+            .summary
+            .guarded_methods
+            .contains(&(key.0.to_owned(), key.1.to_owned()));
+        if own_method && lazy {
+            continue;
+        }
+        if own_method
+            && !methods
+                .iter()
+                .any(|&fi| unit.functions[fi].kind == FnKind::Ctor)
+        {
+            continue;
+        }
+        let first = list[0].0;
+        let first_name = &unit.functions[first].name;
+        for &(fi, node) in list.iter().filter(|&&(fi, _)| fi != first) {
+            let f = &unit.functions[fi];
+            if f.kind == FnKind::Ctor && unit.functions[first].kind == FnKind::Ctor {
+                continue;
+            }
+            let word = known::lifecycle_word(key.1).unwrap_or("init");
+            hits.push(
+                Hit::name_of(unit, node, format!(
+                    "`{}` ({word}) is called from both `{}::{first_name}` (line {{line}}) and `{}::{}`: one instance can {word} twice",
+                    key.1, key.0, key.0, f.name
+                ))
+                .related(unit.node(list[0].1).start),
+            );
+        }
     }
-    out
 }
 
-/// `Some("init")` or `Some("deinit")` when a callee name is a lifecycle call.
-fn lifecycle(name: &str) -> Option<&'static str> {
-    let words = words(name);
-    if words.iter().any(|w| QUERY_WORDS.contains(&w.as_str())) {
+/// Whether the call's value is kept (bound, constructed into, returned, passed on): then it
+/// makes a new object (`ctx = ggml_init(params)`), it does not (re)initialize this one.
+fn value_is_kept(unit: &Unit<'_>, i: u32) -> bool {
+    let mut at = i;
+    for _ in 0..16 {
+        let p = unit.parent(at);
+        if p == at {
+            return false;
+        }
+        let pn = unit.node(p);
+        match pn.kind {
+            Kind::Block => return false,
+            Kind::Other if unit.children(p).count() == 1 => at = p,
+            Kind::Binary | Kind::Unary | Kind::If | Kind::Try => return false,
+            Kind::Method if unit.child(p, 0) == Some(at) => at = p,
+            _ => return true,
+        }
+    }
+    true
+}
+
+/// The callee name when node `i` is an init / deinit call on this instance's state.
+fn lifecycle_call<'t>(unit: &Unit<'t>, i: u32) -> Option<&'t str> {
+    let n = unit.node(i);
+    let name = unit.name(i);
+    if value_is_kept(unit, i) {
         return None;
     }
-    if words.iter().any(|w| DEINIT_WORDS.contains(&w.as_str())) {
-        Some("deinit")
-    } else if words.iter().any(|w| INIT_WORDS.contains(&w.as_str())) {
-        Some("init")
-    } else {
-        None
+    match n.kind {
+        Kind::Call => {
+            let qual = unit.qual(i);
+            if qual.chars().next().is_some_and(char::is_uppercase) && !known::is_win32_module(qual)
+            {
+                return None;
+            }
+            known::lifecycle_word(name).map(|_| name)
+        }
+        Kind::Method => {
+            let recv = unit.child(i, 0)?;
+            let r = unit.node(recv);
+            let on_field = r.kind == Kind::Field
+                && unit
+                    .child(recv, 0)
+                    .and_then(|b| unit.var_of(b))
+                    .is_some_and(|b| b == "self" || b == "this");
+            (on_field && known::lifecycle_word(name).is_some()).then_some(name)
+        }
+        _ => None,
     }
 }
 
-struct Site {
-    callee: String,
-    kind: &'static str,
-    function: usize,
-    span: Span,
-}
-
-fn is_constructor(f: &Function<'_>) -> bool {
-    let has_self = f
-        .sig
-        .inputs
-        .iter()
-        .any(|i| matches!(i, syn::FnArg::Receiver(_)));
-    let returns_self = match &f.sig.output {
-        ReturnType::Type(_, ty) => {
-            let t = text(&**ty);
-            t.contains("Self")
-                || f.self_ty
-                    .as_ref()
-                    .is_some_and(|s| type_name(ty).as_deref() == Some(s) || t.contains(s.as_str()))
-        }
-        ReturnType::Default => false,
+/// Whether the call at `i` is guarded by the object's state.
+fn guarded(cx: &Cx<'_, '_>, f: &Function, i: u32) -> bool {
+    let unit = cx.unit;
+    let on_state = |cond: u32| {
+        unit.subtree(cond).any(|k| {
+            let n = unit.node(k);
+            (n.kind == Kind::Path && matches!(unit.name(k), "self" | "this"))
+                || (n.kind == Kind::Path
+                    && unit.lang == crate::ir::Lang::Cpp
+                    && f.owner
+                        .as_deref()
+                        .is_some_and(|o| cx.summary.field(o, unit.name(k)).is_some()))
+        })
     };
-    !has_self && returns_self
-}
-
-fn consumes_self_and_forgets(f: &Function<'_>) -> bool {
-    let by_value = f
-        .sig
-        .inputs
-        .iter()
-        .any(|i| matches!(i, syn::FnArg::Receiver(r) if r.reference.is_none()));
-    by_value && (mentions(f.block, "forget") || mentions(f.block, "ManuallyDrop"))
-}
-
-fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut by_type: HashMap<&str, Vec<Site>> = HashMap::new();
-    for (index, function) in ctx.functions.iter().enumerate() {
-        let Some(ty) = &function.self_ty else {
-            continue;
-        };
-        if function.trait_name.is_some() && function.trait_name.as_deref() != Some("Drop") {
-            continue;
-        }
-        if consumes_self_and_forgets(function) {
-            continue;
-        }
-        let mut finder = Calls {
-            guarded: 0,
-            sites: Vec::new(),
-            function: index,
-        };
-        finder.visit_block(function.block);
-        by_type.entry(ty.as_str()).or_default().extend(finder.sites);
-    }
-    let mut hits = Vec::new();
-    let mut types: Vec<_> = by_type.into_iter().collect();
-    types.sort_by(|a, b| a.0.cmp(b.0));
-    for (ty, mut sites) in types {
-        sites.sort_by_key(|s| (s.span.start().line, s.span.start().column));
-        for (i, site) in sites.iter().enumerate() {
-            let here = &ctx.functions[site.function];
-            let earlier = sites[..i].iter().find(|other| {
-                let there = &ctx.functions[other.function];
-                other.callee == site.callee
-                    && other.function != site.function
-                    && there.cfg == here.cfg
-                    && !(is_constructor(here) && is_constructor(there))
-                    && [here, there]
-                        .iter()
-                        .any(|f| !is_constructor(f) && (f.is_pub || f.trait_name.is_some()))
-            });
-            if let Some(other) = earlier {
-                let there = &ctx.functions[other.function];
-                hits.push(Hit::at(
-                    site.span,
-                    format!(
-                        "`{}` ({}) is called from both `{}::{}` (line {}) and `{}::{}`: one instance can {} twice",
-                        site.callee,
-                        site.kind,
-                        ty,
-                        there.name,
-                        other.span.start().line,
-                        ty,
-                        here.name,
-                        site.kind,
-                    ),
-                ));
+    for a in unit.ancestors(i) {
+        let n = unit.node(a);
+        if matches!(n.kind, Kind::If | Kind::Match | Kind::Loop) {
+            if let Some(cond) = unit.child(a, 0) {
+                if !unit.contains(cond, i) && on_state(cond) {
+                    return true;
+                }
             }
         }
-    }
-    hits
-}
-
-struct Calls {
-    guarded: usize,
-    sites: Vec<Site>,
-    function: usize,
-}
-
-impl Calls {
-    fn record(&mut self, callee: String, name: &str, span: Span) {
-        if self.guarded > 0 || callee.contains("MaybeUninit") {
-            return;
-        }
-        if let Some(kind) = lifecycle(name) {
-            self.sites.push(Site {
-                callee,
-                kind,
-                function: self.function,
-                span,
-            });
+        if a == f.body {
+            break;
         }
     }
+    // An early return on the state before the call.
+    unit.descendants(f.body).take_while(|&g| g < i).any(|g| {
+        unit.node(g).kind == Kind::If
+            && unit.dominates(g, i)
+            && unit.child(g, 1).is_some_and(|t| unit.always_exits(t))
+            && unit.child(g, 0).is_some_and(on_state)
+    })
 }
 
-impl<'a> Visit<'a> for Calls {
-    fn visit_expr_if(&mut self, node: &'a syn::ExprIf) {
-        let guard = mentions(&*node.cond, "self") || mentions(&*node.cond, "take");
-        self.guarded += usize::from(guard);
-        syn::visit::visit_expr_if(self, node);
-        self.guarded -= usize::from(guard);
-    }
-    fn visit_expr_match(&mut self, node: &'a syn::ExprMatch) {
-        let guard = mentions(&*node.expr, "self");
-        self.guarded += usize::from(guard);
-        syn::visit::visit_expr_match(self, node);
-        self.guarded -= usize::from(guard);
-    }
-    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-    fn visit_item(&mut self, _: &'a syn::Item) {}
-    fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
-        if let Expr::Path(f) = &*node.func {
-            // Free functions (`nrt_init`, `ffi::cuInit`, `CoInitializeEx`) act on global or
-            // library state; `Block::destroy(b)` / `Self::init(x)` act on their argument.
-            let parent = crate::syntax::parent_segment(&f.path);
-            let free = parent
-                .as_deref()
-                .is_none_or(|p| !crate::syntax::is_capitalized(p) || is_win32_module(p));
-            if let Some(name) = last_segment(&f.path).filter(|_| free) {
-                let span = f
-                    .path
-                    .segments
-                    .last()
-                    .map_or_else(Span::call_site, |s| s.ident.span());
-                self.record(text(&f.path).replace(' ', ""), &name, span);
+fn forgets_self(unit: &Unit<'_>, f: &Function) -> bool {
+    unit.descendants(f.body).any(|i| {
+        unit.node(i).kind == Kind::Call
+            && unit.name(i) == "forget"
+            && unit.children(i).any(|a| unit.var_of(a) == Some("self"))
+    })
+}
+
+/// Whether the call's arguments name locals of the function but nothing of the instance
+/// (`self`, `this`, a member): it acts on another object.
+fn on_local_only(cx: &Cx<'_, '_>, f: &Function, i: u32) -> bool {
+    let unit = cx.unit;
+    let mut local = false;
+    for a in unit
+        .children(i)
+        .skip(usize::from(unit.node(i).kind == Kind::Method))
+    {
+        for k in unit.subtree(a) {
+            let n = unit.node(k);
+            if n.kind != Kind::Path || n.qual.len > 0 {
+                continue;
             }
+            let name = unit.name(k);
+            if matches!(name, "self" | "this")
+                || f.owner
+                    .as_deref()
+                    .is_some_and(|o| cx.summary.field(o, name).is_some())
+            {
+                return false;
+            }
+            local |= f.params.iter().any(|(p, _)| p == name)
+                || unit
+                    .descendants(f.body)
+                    .any(|d| unit.node(d).kind == Kind::Let && unit.name(d) == name);
         }
-        syn::visit::visit_expr_call(self, node);
     }
-    fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-        // Only a field of `self` is state of this instance: `self.ctx.shutdown()`. Calls on
-        // `self` itself delegate to the type's own method; calls on locals act on other values.
-        let on_field = matches!(peel(&node.receiver), Expr::Field(f) if matches!(peel(&f.base), Expr::Path(p) if p.path.is_ident("self")));
-        if on_field {
-            let callee = format!("{}.{}", text(&*node.receiver).replace(' ', ""), node.method);
-            self.record(callee, &node.method.to_string(), node.method.span());
-        }
-        syn::visit::visit_expr_method_call(self, node);
-    }
+    local
 }

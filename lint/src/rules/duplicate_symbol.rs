@@ -1,22 +1,17 @@
-//! `duplicate_symbol`: the same symbol resolved twice from the same library in one function or
-//! one `impl`.
+//! `duplicate_symbol`: the same symbol resolved twice from one library.
 //!
-//! Loads: `lib.get(b"name\0")` / `lib.get::<T>(c"name")` (libloading; byte- or C-string
-//! literals only, so `HashMap::get("k")` is not mistaken for one), `dlsym(handle, ..)` and
-//! `GetProcAddress(module, ..)` with a literal name (also inside `s!(..)` / `c"…"`). Two loads
-//! count as the same when the library expression and the name match and they sit under the same
-//! `cfg` predicates: a `#[cfg(unix)]` and a `#[cfg(windows)]` load of one name are two builds.
+//! Shapes: `lib.get(b"name\0")` / `lib.get(c"name")` (libloading; a byte or C string literal,
+//! so `map.get("key")` is not a symbol), `dlsym(handle, "name")` / `dlsym(h, c"name".as_ptr())`,
+//! `GetProcAddress(module, s!("name"))` / `GetProcAddress(m, "name")`, twice with the same
+//! library expression and name, under the same `cfg` / `#if`, in one function or across the
+//! methods of one type (`impl`, C++ class). The second resolution is flagged.
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
-use syn::visit::Visit;
-use syn::{Attribute, Expr};
-
-use crate::context::FileContext;
 use crate::finding::Severity;
-use crate::rules::{Hit, Rule};
-use crate::syntax::{cfg_of, first_string_literal, last_segment, text};
+use crate::ir::{Kind, Unit};
+use crate::known;
+use crate::rules::{Cx, Example, Hit, Rule};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -27,174 +22,88 @@ pub const RULE: Rule = Rule {
     fix: "resolve each symbol once, into a typed table of function pointers built when the library \
           is opened (`loadguard_macros`' API tables), and use that",
     default_severity: Severity::Warning,
+    examples: &[
+        Example {
+            lang: "rust",
+            flagged: "let init: Symbol<InitFn> = unsafe { lib.get(b\"nrt_init\\0\")? };\nlet close: Symbol<CloseFn> = unsafe { lib.get(b\"nrt_init\\0\")? }; // meant nrt_close",
+            fixed: "let init: Symbol<InitFn> = unsafe { lib.get(b\"nrt_init\\0\")? };\nlet close: Symbol<CloseFn> = unsafe { lib.get(b\"nrt_close\\0\")? };",
+        },
+        Example {
+            lang: "cpp",
+            flagged: "api.open = (open_fn) dlsym(h, \"model_open\");\napi.close = (close_fn) dlsym(h, \"model_open\");",
+            fixed: "api.open = (open_fn) dlsym(h, \"model_open\");\napi.close = (close_fn) dlsym(h, \"model_close\");",
+        },
+    ],
     check,
 };
 
-/// One symbol load.
-struct Load {
-    library: String,
-    symbol: String,
-    cfg: String,
-    span: Span,
-}
-
-fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut hits = Vec::new();
-    // (impl type) → loads of all its methods, with the method they are in.
-    let mut per_impl: HashMap<String, Vec<(String, Load)>> = HashMap::new();
-    for function in &ctx.functions {
-        let mut finder = Loads {
-            cfg: vec![function.cfg.clone()],
-            loads: Vec::new(),
-        };
-        finder.visit_block(function.block);
-        let mut seen: Vec<&Load> = Vec::new();
-        for load in &finder.loads {
-            if let Some(first) = seen.iter().find(|s| same(s, load)) {
-                hits.push(duplicate(load, first.span.start().line));
+fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
+    let unit = cx.unit;
+    // (scope, library text, symbol, cfg) → first resolution.
+    let mut seen: HashMap<(String, String, String, String), u32> = HashMap::new();
+    for (fi, f) in unit.functions.iter().enumerate() {
+        let scope = f.owner.clone().unwrap_or_else(|| format!("fn#{fi}"));
+        for i in unit.descendants(f.body) {
+            let Some((lib, sym)) = resolution(unit, i) else {
+                continue;
+            };
+            let cfg = format!("{} {}", f.cfg, unit.cfg_of(i));
+            let key = (scope.clone(), normalize(&lib), sym.clone(), cfg);
+            if let Some(&first) = seen.get(&key) {
+                hits.push(
+                    Hit::name_of(unit, i, format!(
+                        "symbol `{sym}` is resolved again from `{}` (first resolved on line {{line}})",
+                        normalize(&lib)
+                    ))
+                    .related(unit.node(first).start),
+                );
             } else {
-                seen.push(load);
-            }
-        }
-        if let Some(ty) = &function.self_ty {
-            let entry = per_impl.entry(ty.clone()).or_default();
-            for load in finder.loads {
-                entry.push((function.name.clone(), load));
+                seen.insert(key, i);
             }
         }
     }
-    let mut types: Vec<_> = per_impl.into_iter().collect();
-    types.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, loads) in types {
-        for (i, (function, load)) in loads.iter().enumerate() {
-            // Only across methods: within one method it was reported above.
-            if let Some((_, first)) = loads[..i]
-                .iter()
-                .find(|(f, l)| f != function && same(l, load))
+}
+
+fn normalize(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// `(library text, symbol)` when node `i` resolves a symbol.
+fn resolution(unit: &Unit<'_>, i: u32) -> Option<(String, String)> {
+    let n = unit.node(i);
+    match n.kind {
+        Kind::Method if matches!(unit.name(i), "get" | "get_unchecked") => {
+            let recv = unit.child(i, 0)?;
+            let arg = unit.peel(unit.child(i, 1)?);
+            if unit.node(arg).kind != Kind::Str {
+                return None;
+            }
+            let src = unit.src(arg);
+            if !(src.starts_with("b\"")
+                || src.starts_with("c\"")
+                || src.starts_with("br")
+                || src.starts_with("cr"))
             {
-                if !loads[..i]
-                    .iter()
-                    .any(|(f, l)| f == function && same(l, load))
-                {
-                    hits.push(duplicate(load, first.span.start().line));
-                }
+                return None;
             }
+            Some((unit.src(recv).to_owned(), symbol_text(unit.name(arg))))
         }
-    }
-    hits
-}
-
-fn same(a: &Load, b: &Load) -> bool {
-    a.library == b.library && a.symbol == b.symbol && a.cfg == b.cfg
-}
-
-fn duplicate(load: &Load, first_line: usize) -> Hit {
-    Hit::at(
-        load.span,
-        format!(
-            "symbol `{}` is resolved again from `{}` (first resolved on line {first_line})",
-            load.symbol, load.library
-        ),
-    )
-}
-
-struct Loads {
-    cfg: Vec<String>,
-    loads: Vec<Load>,
-}
-
-impl Loads {
-    fn with_cfg(&mut self, attrs: &[Attribute], f: impl FnOnce(&mut Self)) {
-        let own = cfg_of(attrs);
-        if own.is_empty() {
-            f(self);
-        } else {
-            self.cfg.push(own);
-            f(self);
-            self.cfg.pop();
+        Kind::Call => {
+            let at = known::symbol_lookup(unit.name(i))?;
+            let args: Vec<u32> = unit.children(i).collect();
+            let lib = *args.first()?;
+            let name_arg = *args.get(at)?;
+            let s = unit
+                .subtree(name_arg)
+                .find(|&k| unit.node(k).kind == Kind::Str)?;
+            Some((unit.src(lib).to_owned(), symbol_text(unit.name(s))))
         }
-    }
-
-    fn push(&mut self, library: String, symbol: String, span: Span) {
-        let cfg = self
-            .cfg
-            .iter()
-            .filter(|c| !c.is_empty())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" & ");
-        self.loads.push(Load {
-            library,
-            symbol,
-            cfg,
-            span,
-        });
+        _ => None,
     }
 }
 
-fn is_symbol_literal(e: &Expr) -> bool {
-    fn lit(e: &Expr) -> bool {
-        match e {
-            Expr::Lit(l) => matches!(l.lit, syn::Lit::ByteStr(_) | syn::Lit::CStr(_)),
-            Expr::Reference(r) => lit(&r.expr),
-            Expr::MethodCall(m) => lit(&m.receiver),
-            Expr::Paren(p) => lit(&p.expr),
-            _ => false,
-        }
-    }
-    lit(e)
-}
-
-impl<'a> Visit<'a> for Loads {
-    fn visit_local(&mut self, node: &'a syn::Local) {
-        self.with_cfg(&node.attrs, |s| syn::visit::visit_local(s, node));
-    }
-    fn visit_expr_block(&mut self, node: &'a syn::ExprBlock) {
-        self.with_cfg(&node.attrs, |s| syn::visit::visit_expr_block(s, node));
-    }
-    fn visit_expr_unsafe(&mut self, node: &'a syn::ExprUnsafe) {
-        self.with_cfg(&node.attrs, |s| syn::visit::visit_expr_unsafe(s, node));
-    }
-    fn visit_expr_if(&mut self, node: &'a syn::ExprIf) {
-        self.with_cfg(&node.attrs, |s| syn::visit::visit_expr_if(s, node));
-    }
-    fn visit_stmt_macro(&mut self, node: &'a syn::StmtMacro) {
-        self.with_cfg(&node.attrs, |s| syn::visit::visit_stmt_macro(s, node));
-    }
-    fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-        self.with_cfg(&node.attrs, |s| {
-            if node.method == "get" || node.method == "get_unchecked" {
-                if let Some(arg) = node.args.first() {
-                    if is_symbol_literal(arg) {
-                        if let Some(symbol) = first_string_literal(arg) {
-                            s.push(text(&*node.receiver), symbol, node.method.span());
-                        }
-                    }
-                }
-            }
-            syn::visit::visit_expr_method_call(s, node);
-        });
-    }
-    fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
-        self.with_cfg(&node.attrs, |s| {
-            if let Expr::Path(f) = &*node.func {
-                let name = last_segment(&f.path).unwrap_or_default();
-                if matches!(name.as_str(), "dlsym" | "dlvsym" | "GetProcAddress")
-                    && node.args.len() >= 2
-                {
-                    let library = text(&node.args[0]);
-                    if let Some(symbol) = node.args.iter().skip(1).find_map(first_string_literal) {
-                        let span = f
-                            .path
-                            .segments
-                            .last()
-                            .map_or_else(Span::call_site, |seg| seg.ident.span());
-                        s.push(library, symbol, span);
-                    }
-                }
-            }
-            syn::visit::visit_expr_call(s, node);
-        });
-    }
-    fn visit_item(&mut self, _: &'a syn::Item) {}
+fn symbol_text(raw: &str) -> String {
+    raw.trim_end_matches("\\0")
+        .trim_end_matches('\0')
+        .to_owned()
 }

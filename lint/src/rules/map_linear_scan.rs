@@ -1,22 +1,21 @@
-//! `map_linear_scan`: a map searched by iterating over it and comparing keys.
+//! `map_linear_scan`: a map or set searched by iterating over it and comparing keys.
 //!
-//! The maps are known from the file's declarations: struct fields, statics, parameters and
-//! `let`s typed `HashMap` / `BTreeMap` / `IndexMap` (or wrapping one in `Arc`, `Mutex`, …), and
-//! `let`s initialized with `HashMap::new()` and the like. Flagged: `map.iter().find(|(k, _)| ..k
-//! == x..)`, `.keys().any(|k| k == x)`, `.iter().position(..)`, `.filter(..)`, and `for (k, v)
-//! in &map { if k == x {..} }`. A search by value (`|(_, v)| v == x`) is not flagged: a map
-//! cannot do better.
+//! A map is known from declarations, across the files of the crate or directory: a field whose
+//! type is (or wraps, through `Mutex`, `RwLock`, `Arc`, …) a `HashMap`, `BTreeMap`,
+//! `IndexMap`, `HashSet`, `BTreeSet`, `std::map`, `std::unordered_map`, `std::set`, …; a local
+//! declared with such a type, built with `HashMap::new()` & co., or taken from such a field
+//! (`self.handles.lock().unwrap()`); a parameter of such a type. Shapes: `m.iter()` / `keys()`
+//! followed by `find` / `any` / `position` / `filter` / `find_map` / `all` / `count` whose
+//! closure compares the key with `==` / `!=`; `std::find_if` / `any_of` / `count_if` over
+//! `m.begin(), m.end()` with such a lambda; a `for` loop over the map whose body compares the
+//! key in a condition. Comparing the value, or a property of the key (`starts_with`), is not
+//! flagged: a map cannot do better there.
 
-use std::collections::HashSet;
-
-use syn::spanned::Spanned;
-use syn::visit::Visit;
-use syn::{BinOp, Expr, Pat, Type};
-
-use crate::context::FileContext;
 use crate::finding::Severity;
-use crate::rules::{Hit, Rule};
-use crate::syntax::{last_segment, parent_segment, peel, type_is_or_wraps};
+use crate::ir::{Function, KEY, Kind, Op, Unit};
+use crate::known;
+use crate::rules::{Cx, Example, Hit, Rule};
+use crate::summary::{STy, owned};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -27,291 +26,379 @@ pub const RULE: Rule = Rule {
     fix: "look the key up directly: `map.get(&key)`, `map.get_key_value(&key)`, \
           `map.contains_key(&key)` (borrow the key type: `map.get(path.as_path())`)",
     default_severity: Severity::Warning,
+    examples: &[
+        Example {
+            lang: "rust",
+            flagged: "let handles = self.handles.lock().unwrap(); // Mutex<HashMap<PathBuf, Handle>>\nhandles.iter().find(|(p, _)| p.as_path() == path).map(|(_, h)| h.clone())",
+            fixed: "let handles = self.handles.lock().unwrap();\nhandles.get(path).cloned()",
+        },
+        Example {
+            lang: "cpp",
+            flagged: "auto it = std::find_if(tensors_.begin(), tensors_.end(),\n    [&](const auto& kv) { return kv.first == name; }); // std::unordered_map",
+            fixed: "auto it = tensors_.find(name);",
+        },
+    ],
     check,
 };
 
-const MAPS: &[&str] = &[
-    "HashMap",
-    "BTreeMap",
-    "IndexMap",
-    "FxHashMap",
-    "AHashMap",
-    "DashMap",
+const SCANS: &[&str] = &[
+    "find",
+    "any",
+    "position",
+    "filter",
+    "find_map",
+    "all",
+    "count",
+    "filter_map",
+    "rposition",
 ];
-const WRAPPERS: &[&str] = &[
-    "Arc",
-    "Rc",
-    "Mutex",
-    "RwLock",
-    "RefCell",
-    "Box",
-    "OnceLock",
-    "OnceCell",
-    "LazyLock",
-    "Lazy",
-    "ManuallyDrop",
-    "Option",
-];
-const SEARCHES: &[&str] = &["find", "position", "any", "find_map", "filter", "rposition"];
 
-fn is_map_type(ty: &Type) -> bool {
-    type_is_or_wraps(ty, MAPS, WRAPPERS)
-}
-
-fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut maps = MapNames::default();
-    maps.visit_file(ctx.file);
-    if maps.names.is_empty() {
-        return Vec::new();
-    }
-    let mut scans = Scans {
-        maps: &maps.names,
-        hits: Vec::new(),
-    };
-    scans.visit_file(ctx.file);
-    scans.hits
-}
-
-/// The names that denote maps in this file.
-#[derive(Default)]
-struct MapNames {
-    names: HashSet<String>,
-}
-
-impl<'a> Visit<'a> for MapNames {
-    fn visit_field(&mut self, node: &'a syn::Field) {
-        if let Some(ident) = &node.ident {
-            if is_map_type(&node.ty) {
-                self.names.insert(ident.to_string());
-            }
-        }
-        syn::visit::visit_field(self, node);
-    }
-    fn visit_item_static(&mut self, node: &'a syn::ItemStatic) {
-        if is_map_type(&node.ty) {
-            self.names.insert(node.ident.to_string());
-        }
-        syn::visit::visit_item_static(self, node);
-    }
-    fn visit_pat_type(&mut self, node: &'a syn::PatType) {
-        if let Pat::Ident(p) = &*node.pat {
-            if is_map_type(&node.ty) {
-                self.names.insert(p.ident.to_string());
-            }
-        }
-        syn::visit::visit_pat_type(self, node);
-    }
-    fn visit_local(&mut self, node: &'a syn::Local) {
-        if let (Pat::Ident(p), Some(init)) = (&node.pat, &node.init) {
-            if let Expr::Call(call) = peel(&init.expr) {
-                if let Expr::Path(f) = &*call.func {
-                    if parent_segment(&f.path).is_some_and(|t| MAPS.contains(&t.as_str())) {
-                        self.names.insert(p.ident.to_string());
+fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
+    let unit = cx.unit;
+    for f in &unit.functions {
+        for i in unit.descendants(f.body) {
+            let n = unit.node(i);
+            match n.kind {
+                Kind::Method if SCANS.contains(&unit.name(i)) => {
+                    let Some(recv) = unit.child(i, 0) else {
+                        continue;
+                    };
+                    let Some(closure) = unit.children(i).nth(1) else {
+                        continue;
+                    };
+                    if let Some(hit) = scan_of(cx, f, recv, closure, i) {
+                        hits.push(hit);
                     }
                 }
+                Kind::Call
+                    if matches!(
+                        unit.name(i),
+                        "find_if" | "any_of" | "count_if" | "all_of" | "none_of" | "find_if_not"
+                    ) =>
+                {
+                    let args: Vec<u32> = unit.children(i).collect();
+                    let (Some(&begin), Some(&lambda)) = (args.first(), args.get(2)) else {
+                        continue;
+                    };
+                    let b = unit.peel(begin);
+                    if unit.node(b).kind != Kind::Method
+                        || !matches!(unit.name(b), "begin" | "cbegin")
+                    {
+                        continue;
+                    }
+                    let Some(map) = unit.child(b, 0) else {
+                        continue;
+                    };
+                    let Some(is_set) = map_type(cx, f, map) else {
+                        continue;
+                    };
+                    if compares_key(unit, lambda, if is_set { Elem::Whole } else { Elem::Pair }) {
+                        hits.push(Hit::at(unit, i, message(unit, map, is_set)));
+                    }
+                }
+                Kind::Loop if n.flags & crate::ir::FOR != 0 => {
+                    let kids: Vec<u32> = unit.children(i).collect();
+                    let Some(pos) = kids.iter().position(|&c| unit.node(c).kind != Kind::Param)
+                    else {
+                        continue;
+                    };
+                    let (Some(&head), Some(&body)) = (kids.get(pos), kids.last()) else {
+                        continue;
+                    };
+                    if head == body {
+                        continue;
+                    }
+                    let params = &kids[..pos];
+                    let Some((map, elem)) = iterated(cx, f, head) else {
+                        continue;
+                    };
+                    let keys = key_bindings(unit, params, elem);
+                    if keys.is_empty() {
+                        continue;
+                    }
+                    // A comparison inside a closure of the body (`other.iter().any(|x| x.id ==
+                    // *k)`) searches something else, not this map.
+                    let compares = unit.subtree(body).any(|c| {
+                        unit.node(c).kind == Kind::If
+                            && unit.child(c, 0).is_some_and(|cond| {
+                                key_equality(unit, cond, &keys)
+                                    && !unit
+                                        .subtree(cond)
+                                        .any(|x| unit.node(x).kind == Kind::Closure)
+                            })
+                    });
+                    if compares {
+                        let n = unit.node(i);
+                        let end = unit.node(head).end;
+                        hits.push(Hit::span(n.start, end, message(unit, map, false)));
+                    }
+                }
+                _ => {}
             }
         }
-        syn::visit::visit_local(self, node);
     }
 }
 
-/// The map a receiver expression denotes: `self.handles`, `handles`, `self.map.lock().unwrap()`.
-fn receiver_name(e: &Expr) -> Option<String> {
-    match peel(e) {
-        Expr::Path(p) => last_segment(&p.path),
-        Expr::Field(f) => match &f.member {
-            syn::Member::Named(ident) => Some(ident.to_string()),
-            syn::Member::Unnamed(_) => None,
-        },
-        Expr::Reference(r) => receiver_name(&r.expr),
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => receiver_name(&u.expr),
-        Expr::Try(t) => receiver_name(&t.expr),
-        // Accessors that reach the map itself (`lock()`, `OnceLock::get()`), not one of its
-        // values (`map.get(k)`).
-        Expr::MethodCall(m)
-            if (m.args.is_empty()
-                && matches!(
-                    m.method.to_string().as_str(),
-                    "lock"
-                        | "read"
-                        | "write"
-                        | "borrow"
-                        | "borrow_mut"
-                        | "unwrap"
-                        | "as_ref"
-                        | "as_mut"
-                        | "deref"
-                        | "get"
-                        | "get_mut"
-                ))
-                || matches!(m.method.to_string().as_str(), "expect" | "unwrap_or_else") =>
-        {
-            receiver_name(&m.receiver)
+fn message(unit: &Unit<'_>, map: u32, is_set: bool) -> String {
+    let m = strip_ref(unit, map);
+    let name = match unit.node(m).kind {
+        Kind::Field | Kind::Path => unit.name(m),
+        _ => unit.src(m),
+    };
+    let what = if is_set { "set" } else { "map" };
+    format!("`{name}` is a {what}, but this searches it by scanning every entry and comparing keys")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Elem {
+    /// The element is a `(key, value)` pair.
+    Pair,
+    /// The element is the key itself (`keys()`, a set).
+    Whole,
+}
+
+fn scan_of(cx: &Cx<'_, '_>, f: &Function, recv: u32, closure: u32, at: u32) -> Option<Hit> {
+    let unit = cx.unit;
+    let (map, elem) = iterated(cx, f, recv)?;
+    if unit.node(closure).kind != Kind::Closure || !compares_key(unit, closure, elem) {
+        return None;
+    }
+    let is_set = map_type(cx, f, map)?;
+    Some(Hit::at(unit, at, message(unit, map, is_set)))
+}
+
+/// `m.iter()` / `m.keys()` / `&m` over a map: the map node and what each element is.
+fn iterated(cx: &Cx<'_, '_>, f: &Function, e: u32) -> Option<(u32, Elem)> {
+    let unit = cx.unit;
+    let e = strip_ref(unit, e);
+    let n = unit.node(e);
+    if n.kind == Kind::Method {
+        let elem = match unit.name(e) {
+            "iter" | "into_iter" | "iter_mut" => Elem::Pair,
+            "keys" | "into_keys" => Elem::Whole,
+            _ => return None,
+        };
+        let map = unit.child(e, 0)?;
+        let is_set = map_type(cx, f, map)?;
+        return Some((map, if is_set { Elem::Whole } else { elem }));
+    }
+    let is_set = map_type(cx, f, e)?;
+    Some((e, if is_set { Elem::Whole } else { Elem::Pair }))
+}
+
+fn strip_ref(unit: &Unit<'_>, mut e: u32) -> u32 {
+    loop {
+        e = unit.peel(e);
+        let n = unit.node(e);
+        if n.kind == Kind::Unary && matches!(n.op, Op::Ref | Op::Deref) {
+            match unit.child(e, 0) {
+                Some(c) => e = c,
+                None => return e,
+            }
+        } else {
+            return e;
         }
-        _ => None,
     }
 }
 
-/// How the key is reached from a closure's or loop's pattern.
-enum Key {
-    /// `|(k, _)|`, `|k|` over `.keys()`, `for (k, _) in ..`: the key is this identifier.
-    Ident(String),
-    /// `|entry|` over `.iter()`: the key is `entry.0`.
-    TupleField(String),
+fn is_map_ty(t: &STy) -> Option<bool> {
+    let through = [
+        "Mutex",
+        "RwLock",
+        "Arc",
+        "Rc",
+        "RefCell",
+        "Box",
+        "MutexGuard",
+        "RwLockReadGuard",
+        "RwLockWriteGuard",
+        "shared_ptr",
+        "unique_ptr",
+    ];
+    let mut t = t;
+    for _ in 0..8 {
+        if known::is_map(&t.name) && !t.pointer {
+            return Some(known::is_set(&t.name));
+        }
+        if !through.contains(&t.name.as_str()) {
+            return None;
+        }
+        t = t.args.first()?;
+    }
+    None
 }
 
-fn key_of_pattern(pat: &Pat, keys_only: bool) -> Option<Key> {
-    match pat {
-        Pat::Reference(r) => key_of_pattern(&r.pat, keys_only),
-        Pat::Type(t) => key_of_pattern(&t.pat, keys_only),
-        Pat::Paren(p) => key_of_pattern(&p.pat, keys_only),
-        Pat::Ident(p) if keys_only => Some(Key::Ident(p.ident.to_string())),
-        Pat::Ident(p) => Some(Key::TupleField(p.ident.to_string())),
-        Pat::Tuple(t) if !keys_only => match t.elems.first()? {
-            Pat::Ident(p) => Some(Key::Ident(p.ident.to_string())),
-            Pat::Reference(r) => match &*r.pat {
-                Pat::Ident(p) => Some(Key::Ident(p.ident.to_string())),
-                _ => None,
-            },
+/// Whether expression `e` is a map (`Some(is_set)`).
+fn map_type(cx: &Cx<'_, '_>, f: &Function, e: u32) -> Option<bool> {
+    map_type_at(cx, f, e, 0)
+}
+
+fn map_type_at(cx: &Cx<'_, '_>, f: &Function, e: u32, depth: usize) -> Option<bool> {
+    if depth > 32 {
+        return None;
+    }
+    let unit = cx.unit;
+    let e = strip_ref(unit, e);
+    let n = unit.node(e);
+    match n.kind {
+        Kind::Field => {
+            let field = unit.name(e);
+            let base = unit.child(e, 0)?;
+            let on_self = matches!(unit.var_of(base), Some("self" | "this"));
+            if on_self {
+                let owner = f.owner.as_deref()?;
+                return is_map_ty(cx.summary.field(owner, field)?);
+            }
+            let types = cx.summary.fields_by_name.get(field)?;
+            let all: Option<Vec<bool>> = types.iter().map(is_map_ty).collect();
+            let all = all?;
+            (!all.is_empty()).then(|| all.iter().all(|&s| s))
+        }
+        Kind::Method => match unit.name(e) {
+            "lock" | "read" | "write" | "unwrap" | "expect" | "borrow" | "borrow_mut"
+            | "as_ref" | "as_mut" | "get_mut" | "try_lock" => map_type(cx, f, unit.child(e, 0)?),
             _ => None,
         },
+        Kind::Path if n.qual.len == 0 => {
+            let var = unit.name(e);
+            if unit.lang == crate::ir::Lang::Cpp {
+                if let Some(owner) = f.owner.as_deref() {
+                    if let Some(t) = cx.summary.field(owner, var) {
+                        if let Some(s) = is_map_ty(t) {
+                            return Some(s);
+                        }
+                    }
+                }
+            }
+            if let Some((_, ty)) = f.params.iter().find(|(p, _)| p == var) {
+                return is_map_ty(&owned(unit, *ty));
+            }
+            let def = (f.body..e).rev().find(|&d| {
+                let dn = unit.node(d);
+                // A `let` that ends before the use (not the one whose initializer this is).
+                dn.kind == Kind::Let && dn.last <= e && unit.name(d) == var
+            })?;
+            let dn = unit.node(def);
+            if dn.ty != 0 {
+                if let Some(s) = is_map_ty(&owned(unit, dn.ty)) {
+                    return Some(s);
+                }
+            }
+            let init = unit.peel(unit.child(def, 0)?);
+            let i = unit.node(init);
+            if i.kind == Kind::Call && known::is_map(unit.qual(init)) {
+                return Some(known::is_set(unit.qual(init)));
+            }
+            if init == e {
+                return None;
+            }
+            map_type_at(cx, f, init, depth + 1)
+        }
         _ => None,
     }
 }
 
-fn is_key(e: &Expr, key: &Key) -> bool {
-    match peel(e) {
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => is_key(&u.expr, key),
-        Expr::Reference(r) => is_key(&r.expr, key),
-        Expr::MethodCall(m)
-            if m.args.is_empty()
-                && matches!(
-                    m.method.to_string().as_str(),
-                    "as_str"
-                        | "as_path"
+/// The variables that are the key in a closure's or loop's bindings, and the `.0` / `.first`
+/// forms of a whole `(k, v)` binding.
+fn key_bindings<'t>(unit: &Unit<'t>, params: &[u32], elem: Elem) -> Vec<(&'t str, bool)> {
+    let mut keys = Vec::new();
+    match elem {
+        Elem::Whole => {
+            if let Some(&p) = params.first() {
+                keys.push((unit.name(p), false));
+            }
+        }
+        Elem::Pair => {
+            for &p in params {
+                if unit.node(p).flags & KEY != 0 {
+                    keys.push((unit.name(p), false));
+                }
+            }
+            if keys.is_empty() && params.len() == 1 {
+                // `|entry| entry.0 == k` / `[&](const auto& kv) { return kv.first == k; }`
+                keys.push((unit.name(params[0]), true));
+            }
+        }
+    }
+    keys.retain(|(k, _)| !k.is_empty() && *k != "_");
+    keys
+}
+
+fn compares_key(unit: &Unit<'_>, closure: u32, elem: Elem) -> bool {
+    if unit.node(closure).kind != Kind::Closure {
+        return false;
+    }
+    let kids: Vec<u32> = unit.children(closure).collect();
+    let params: Vec<u32> = kids
+        .iter()
+        .copied()
+        .filter(|&c| unit.node(c).kind == Kind::Param)
+        .collect();
+    let Some(&body) = kids.last() else {
+        return false;
+    };
+    let keys = key_bindings(unit, &params, elem);
+    !keys.is_empty() && key_equality(unit, body, &keys)
+}
+
+/// Whether `e` contains `key == other` (or `!=`), with the key on one side only.
+fn key_equality(unit: &Unit<'_>, e: u32, keys: &[(&str, bool)]) -> bool {
+    unit.subtree(e).any(|b| {
+        let n = unit.node(b);
+        if n.kind != Kind::Binary || !matches!(n.op, Op::Eq | Op::Ne) {
+            return false;
+        }
+        let (Some(l), Some(r)) = (unit.child(b, 0), unit.child(b, 1)) else {
+            return false;
+        };
+        let is_key = |x: u32| is_key_expr(unit, x, keys);
+        let mentions_key = |x: u32| keys.iter().any(|(k, _)| unit.mentions(x, k));
+        (is_key(l) && !mentions_key(r)) || (is_key(r) && !mentions_key(l))
+    })
+}
+
+fn is_key_expr(unit: &Unit<'_>, x: u32, keys: &[(&str, bool)]) -> bool {
+    let mut x = x;
+    for _ in 0..16 {
+        x = unit.peel(x);
+        let n = unit.node(x);
+        match n.kind {
+            Kind::Unary if matches!(n.op, Op::Ref | Op::Deref) => {
+                x = match unit.child(x, 0) {
+                    Some(c) => c,
+                    None => return false,
+                }
+            }
+            Kind::Method
+                if matches!(
+                    unit.name(x),
+                    "as_path"
+                        | "as_str"
                         | "as_ref"
                         | "borrow"
-                        | "as_os_str"
                         | "deref"
-                        | "as_slice"
                         | "as_bytes"
-                ) =>
-        {
-            is_key(&m.receiver, key)
-        }
-        Expr::Path(p) => matches!(key, Key::Ident(k) if p.path.is_ident(k)),
-        Expr::Field(f) => match (key, &f.member) {
-            (Key::TupleField(k), syn::Member::Unnamed(i)) if i.index == 0 => {
-                matches!(peel(&f.base), Expr::Path(p) if p.path.is_ident(k))
-            }
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-/// Whether `e` compares the key for equality (`k == x`, `x == *k`, `k.eq(x)`).
-fn compares_key(e: &Expr, key: &Key) -> bool {
-    struct Finder<'k> {
-        key: &'k Key,
-        found: bool,
-    }
-    impl<'a> Visit<'a> for Finder<'_> {
-        fn visit_expr_binary(&mut self, node: &'a syn::ExprBinary) {
-            if matches!(node.op, BinOp::Eq(_))
-                && (is_key(&node.left, self.key) || is_key(&node.right, self.key))
-            {
-                self.found = true;
-            }
-            syn::visit::visit_expr_binary(self, node);
-        }
-        fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-            if node.method == "eq" && is_key(&node.receiver, self.key) {
-                self.found = true;
-            }
-            syn::visit::visit_expr_method_call(self, node);
-        }
-    }
-    let mut finder = Finder { key, found: false };
-    finder.visit_expr(e);
-    finder.found
-}
-
-struct Scans<'m> {
-    maps: &'m HashSet<String>,
-    hits: Vec<Hit>,
-}
-
-impl Scans<'_> {
-    fn message(map: &str) -> String {
-        format!("`{map}` is a map, but this searches it by scanning every entry and comparing keys")
-    }
-}
-
-impl<'a> Visit<'a> for Scans<'_> {
-    fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-        let method = node.method.to_string();
-        if SEARCHES.contains(&method.as_str()) {
-            if let Expr::MethodCall(iter) = peel(&node.receiver) {
-                let iter_method = iter.method.to_string();
-                let keys_only = iter_method == "keys";
-                let is_iter = matches!(
-                    iter_method.as_str(),
-                    "iter" | "iter_mut" | "into_iter" | "keys"
-                );
-                if let (true, Some(map), Some(Expr::Closure(closure))) =
-                    (is_iter, receiver_name(&iter.receiver), node.args.first())
-                {
-                    let key = closure
-                        .inputs
-                        .first()
-                        .and_then(|p| key_of_pattern(p, keys_only));
-                    if self.maps.contains(&map)
-                        && key.is_some_and(|k| compares_key(&closure.body, &k))
-                    {
-                        self.hits.push(Hit::between(
-                            iter.receiver.span(),
-                            node.span(),
-                            Self::message(&map),
-                        ));
-                    }
-                }
-            }
-        }
-        syn::visit::visit_expr_method_call(self, node);
-    }
-
-    fn visit_expr_for_loop(&mut self, node: &'a syn::ExprForLoop) {
-        let (source, keys_only) = match peel(&node.expr) {
-            Expr::MethodCall(m)
-                if matches!(
-                    m.method.to_string().as_str(),
-                    "iter" | "iter_mut" | "into_iter"
+                        | "as_os_str"
+                        | "to_str"
+                        | "as_slice"
                 ) =>
             {
-                (receiver_name(&m.receiver), false)
+                x = match unit.child(x, 0) {
+                    Some(c) => c,
+                    None => return false,
+                };
             }
-            Expr::MethodCall(m) if m.method == "keys" => (receiver_name(&m.receiver), true),
-            other => (receiver_name(other), false),
-        };
-        if let Some(map) = source {
-            if self.maps.contains(&map) {
-                let key = key_of_pattern(&node.pat, keys_only);
-                let compares = key.is_some_and(|k| {
-                    node.body.stmts.iter().any(|s| match s {
-                        syn::Stmt::Expr(Expr::If(i), _) => compares_key(&i.cond, &k),
-                        _ => false,
-                    })
-                });
-                if compares {
-                    self.hits.push(Hit::between(
-                        node.for_token.span,
-                        node.expr.span(),
-                        Self::message(&map),
-                    ));
-                }
+            Kind::Field if matches!(unit.name(x), "0" | "first") => {
+                let Some(base) = unit.child(x, 0) else {
+                    return false;
+                };
+                return keys
+                    .iter()
+                    .any(|(k, whole)| *whole && unit.var_of(base) == Some(k));
             }
+            Kind::Path => return keys.iter().any(|(k, whole)| !*whole && unit.is_var(x, k)),
+            _ => return false,
         }
-        syn::visit::visit_expr_for_loop(self, node);
     }
+    false
 }

@@ -1,26 +1,18 @@
-//! `os_error_dropped`: a branch that detects a failed OS call and returns an error without the
+//! `os_error_dropped`: a branch that detects a failed OS call and reports an error without the
 //! OS error.
 //!
-//! The failure check is recognised by shape: `x < 0`, `x == -1`, `x == 0`, `x.is_null()`,
-//! `x == INVALID_HANDLE_VALUE` / `MAP_FAILED` / `FALSE`, where `x` is bound from an FFI call (a
-//! call inside `unsafe`, or a Win32 function) just before, or the call is in the condition
-//! itself; also `match ffi(..) { -1 => Err(..), .. }`. The branch is flagged when it returns an
-//! `Err` (or `bail!`s) and nothing in it reads the OS error (`last_os_error`, `errno`,
-//! `GetLastError`, `from_raw_os_error`, `Errno::last`, an `os_error!`-style macro, or a variable
-//! that captured one).
+//! Shapes: an `if` whose condition tests an OS call's result (the call itself, or a local bound
+//! to it on every path before) — OS calls are known from the libc / POSIX and Win32 names, not
+//! from their case — and whose branch returns `Err(..)` (or, in C++, throws) without reading
+//! the OS error anywhere in the branch, without a value captured from it before, and without
+//! returning the status itself (an HRESULT is the error). A `match` arm on a negative result
+//! (`-1 => Err(..)`) likewise. A helper of the crate whose body reads the OS error
+//! (`Error::last_os()`) counts as reading it. Symbol lookups (`dlsym`, `GetProcAddress`) are
+//! not OS calls here: their error is the missing symbol's name.
 
-use proc_macro2::Span;
-use quote::ToTokens;
-use syn::visit::Visit;
-use syn::{BinOp, Expr, Pat, Stmt};
-
-use crate::context::FileContext;
 use crate::finding::Severity;
-use crate::rules::{Hit, Rule};
-use crate::syntax::{
-    is_capitalized, is_win32_function, is_win32_module, last_segment, macro_name, mentions,
-    parent_segment, peel, tokens_any_ident,
-};
+use crate::ir::{Kind, Lang, Unit};
+use crate::rules::{Cx, Example, Hit, Rule, bound_call, is_os_call, reads_os_error};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -31,306 +23,167 @@ pub const RULE: Rule = Rule {
     fix: "build the error from `io::Error::last_os_error()` (captured first thing in the branch) \
           and add the operation and path as context",
     default_severity: Severity::Warning,
+    examples: &[
+        Example {
+            lang: "rust",
+            flagged: "let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };\nif fd < 0 {\n    return Err(Error::OpenFailed);\n}",
+            fixed: "let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };\nif fd < 0 {\n    return Err(Error::Open(io::Error::last_os_error()));\n}",
+        },
+        Example {
+            lang: "cpp",
+            flagged: "int fd = open(path, O_RDONLY);\nif (fd < 0) throw std::runtime_error(\"cannot open model\");",
+            fixed: "int fd = open(path, O_RDONLY);\nif (fd < 0) throw std::system_error(errno, std::generic_category(), path);",
+        },
+    ],
     check,
 };
 
-/// Whether an identifier reads or carries the OS error.
-fn is_os_error_ident(ident: &str) -> bool {
-    let lower = ident.to_ascii_lowercase();
-    lower.contains("os_error")
-        || lower.contains("oserror")
-        || lower.contains("errno")
-        || lower.contains("lasterror")
-        || lower.contains("last_error")
-        || lower.contains("os_err")
-        || lower.contains("last_os")
-        || lower.contains("dlerror")
-        || lower == "last"
-}
-
-fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut hits = Vec::new();
-    for function in &ctx.functions {
-        let mut blocks = BlockVisitor {
-            in_unsafe: function.sig.unsafety.is_some(),
-            hits: &mut hits,
-        };
-        blocks.visit_block(function.block);
+/// The OS call's name: node `at` is the call itself or the `let` / assignment binding it.
+fn call_name<'t>(unit: &Unit<'t>, at: u32) -> &'t str {
+    match bound_call(unit, at) {
+        Some((_, call)) => unit.name(call),
+        None => unit.name(at),
     }
-    hits
 }
 
-struct BlockVisitor<'h> {
-    in_unsafe: bool,
-    hits: &'h mut Vec<Hit>,
+fn is_tested_os_call(unit: &Unit<'_>, id: u32) -> bool {
+    is_os_call(unit, id) && crate::known::symbol_lookup(unit.name(id)).is_none()
 }
 
-impl<'a> Visit<'a> for BlockVisitor<'_> {
-    fn visit_block(&mut self, node: &'a syn::Block) {
-        check_block(&node.stmts, self.in_unsafe, self.hits);
-        syn::visit::visit_block(self, node);
-    }
-    fn visit_expr_unsafe(&mut self, node: &'a syn::ExprUnsafe) {
-        let saved = self.in_unsafe;
-        self.in_unsafe = true;
-        syn::visit::visit_expr_unsafe(self, node);
-        self.in_unsafe = saved;
-    }
-    fn visit_item(&mut self, _: &'a syn::Item) {}
-}
-
-fn check_block(stmts: &[Stmt], fn_unsafe: bool, hits: &mut Vec<Hit>) {
-    // Names bound from an OS-error read (`let err = io::Error::last_os_error();`).
-    let mut captured: Vec<String> = Vec::new();
-    for (k, stmt) in stmts.iter().enumerate() {
-        if let Stmt::Local(l) = stmt {
-            if l.init
-                .as_ref()
-                .is_some_and(|i| tokens_any_ident(i.expr.to_token_stream(), &is_os_error_ident))
-            {
-                if let Pat::Ident(p) = &l.pat {
-                    captured.push(p.ident.to_string());
+fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
+    let unit = cx.unit;
+    for f in &unit.functions {
+        // Locals bound to an OS call's result, and locals captured from the OS error.
+        let mut statuses: Vec<(&str, u32)> = Vec::new();
+        let mut captured: Vec<(&str, u32)> = Vec::new();
+        for i in unit.descendants(f.body) {
+            let n = unit.node(i);
+            if let Some((var, call)) = bound_call(unit, i) {
+                if is_tested_os_call(unit, call) {
+                    statuses.push((var, i));
                 }
+            }
+            if n.kind == Kind::Let && n.name.len > 0 {
+                if let Some(init) = unit.child(i, 0) {
+                    if unit.subtree(init).any(|k| reads_os_error(cx, k)) {
+                        captured.push((unit.name(i), i));
+                    }
+                }
+            }
+            match n.kind {
+                Kind::If => {
+                    let (Some(cond), Some(then)) = (unit.child(i, 0), unit.child(i, 1)) else {
+                        continue;
+                    };
+                    let direct = unit.subtree(cond).find(|&k| is_tested_os_call(unit, k));
+                    let status = statuses
+                        .iter()
+                        .rev()
+                        .find(|(v, at)| unit.mentions(cond, v) && unit.dominates(*at, i))
+                        .copied();
+                    let Some(call) = direct.or(status.map(|(_, at)| at)) else {
+                        continue;
+                    };
+                    let call = call_name(unit, call);
+                    if let Some(hit) = dropped(cx, then, status.map(|(v, _)| v), &captured, i, call)
+                    {
+                        hits.push(hit);
+                    }
+                }
+                Kind::Match => {
+                    let Some(scrut) = unit.child(i, 0) else {
+                        continue;
+                    };
+                    let direct = unit.subtree(scrut).find(|&k| is_tested_os_call(unit, k));
+                    let status = statuses
+                        .iter()
+                        .rev()
+                        .find(|(v, at)| unit.mentions(scrut, v) && unit.dominates(*at, i))
+                        .copied();
+                    let Some(call) = direct.or(status.map(|(_, at)| at)) else {
+                        continue;
+                    };
+                    let call = call_name(unit, call);
+                    let status = status.map(|(v, _)| v);
+                    for arm in unit.children(i).skip(1) {
+                        if !unit.name(arm).trim_start().starts_with('-') {
+                            continue;
+                        }
+                        if let Some(body) = unit.children(arm).last() {
+                            if let Some(hit) = dropped(cx, body, status, &captured, i, call) {
+                                hits.push(hit);
+                            }
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        let expr = match stmt {
-            Stmt::Expr(e, _) => e,
-            Stmt::Local(l) => match &l.init {
-                Some(init) => &init.expr,
-                None => continue,
-            },
-            _ => continue,
-        };
-        match peel(expr) {
-            Expr::If(i) => {
-                let Some((call, variable)) = failure_check(&i.cond, &stmts[..k], fn_unsafe) else {
-                    continue;
-                };
-                // `if hr < 0 { return Err(hr) }`: the status is the OS error.
-                let carried: Vec<String> = captured.iter().cloned().chain(variable).collect();
-                if let Some(span) = error_without_os_error(
-                    &i.then_branch.to_token_stream(),
-                    &i.then_branch,
-                    &carried,
-                ) {
-                    hits.push(hit(span, &call));
+    }
+}
+
+/// The error exit of a failure branch that carries no OS error, if there is one.
+fn dropped(
+    cx: &Cx<'_, '_>,
+    branch: u32,
+    status: Option<&str>,
+    captured: &[(&str, u32)],
+    at: u32,
+    call: &str,
+) -> Option<Hit> {
+    let unit = cx.unit;
+    let exit = error_exit(unit, branch)?;
+    if unit.subtree(branch).any(|k| reads_os_error(cx, k)) {
+        return None;
+    }
+    if status.is_some_and(|v| unit.mentions(exit, v)) {
+        return None;
+    }
+    if captured
+        .iter()
+        .any(|(v, c)| *c < at && unit.mentions(branch, v))
+    {
+        return None;
+    }
+    let message = format!(
+        "this branch handles a failed `{call}` but returns an error that does not carry the OS error"
+    );
+    Some(match unit.node(exit).kind {
+        Kind::Exit => Hit::at(unit, exit, message),
+        _ => Hit::name_of(unit, exit, message),
+    })
+}
+
+/// The `Err(..)` the branch leaves with (`return Err(..)`, a tail `Err(..)`, `throw`).
+fn error_exit(unit: &Unit<'_>, branch: u32) -> Option<u32> {
+    let is_err = |x: u32| {
+        let x = unit.peel(x);
+        unit.node(x).kind == Kind::Call && unit.name(x) == "Err"
+    };
+    if is_err(branch) {
+        return Some(unit.peel(branch));
+    }
+    for e in unit.exits(branch) {
+        let n = unit.node(e);
+        match n.kind {
+            Kind::Return => {
+                if let Some(v) = unit.child(e, 0) {
+                    if is_err(v) {
+                        return Some(unit.peel(v));
+                    }
                 }
             }
-            Expr::Match(m) => {
-                let Some(call) = os_call_in(&m.expr, fn_unsafe)
-                    .or_else(|| bound_from_os_call(&m.expr, &stmts[..k], fn_unsafe))
-                else {
-                    continue;
-                };
-                for arm in &m.arms {
-                    if !is_failure_pattern(&arm.pat) {
-                        continue;
-                    }
-                    let block = syn::Block {
-                        brace_token: Default::default(),
-                        stmts: vec![Stmt::Expr((*arm.body).clone(), None)],
-                    };
-                    if let Some(span) =
-                        error_without_os_error(&arm.body.to_token_stream(), &block, &captured)
-                    {
-                        hits.push(hit(span, &call));
-                    }
-                }
+            Kind::Exit if unit.lang == Lang::Cpp && unit.src(e).starts_with("throw") => {
+                return Some(e);
             }
             _ => {}
         }
     }
-}
-
-fn hit(span: Span, call: &str) -> Hit {
-    Hit::at(
-        span,
-        format!(
-            "this branch handles a failed `{call}` but returns an error that does not carry the OS error"
-        ),
-    )
-}
-
-/// If `cond` tests the result of an OS call, the call's name.
-fn failure_check(
-    cond: &Expr,
-    before: &[Stmt],
-    fn_unsafe: bool,
-) -> Option<(String, Option<String>)> {
-    let tested = match peel(cond) {
-        Expr::Binary(b) => match b.op {
-            BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) => {
-                if is_failure_value(&b.right) {
-                    &*b.left
-                } else if is_failure_value(&b.left) {
-                    &*b.right
-                } else {
-                    return None;
-                }
-            }
-            _ => return None,
-        },
-        Expr::MethodCall(m) if m.method == "is_null" && m.args.is_empty() => &*m.receiver,
-        _ => return None,
-    };
-    let variable = match peel(tested) {
-        Expr::Path(p) => p.path.get_ident().map(ToString::to_string),
-        _ => None,
-    };
-    os_call_in(tested, fn_unsafe)
-        .or_else(|| bound_from_os_call(tested, before, fn_unsafe))
-        .map(|call| (call, variable))
-}
-
-/// `0`, `-1`, `INVALID_HANDLE_VALUE`, `MAP_FAILED`, `FALSE`, `null_mut()`, `ptr::null()`.
-fn is_failure_value(e: &Expr) -> bool {
-    match peel(e) {
-        // `-1` in a pattern parses as one negative literal.
-        Expr::Lit(l) => {
-            matches!(&l.lit, syn::Lit::Int(i) if matches!(i.base10_digits(), "0" | "-1"))
-        }
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
-            matches!(peel(&u.expr), Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits() == "1"))
-        }
-        Expr::Path(p) => matches!(
-            last_segment(&p.path).as_deref(),
-            Some(
-                "INVALID_HANDLE_VALUE"
-                    | "MAP_FAILED"
-                    | "FALSE"
-                    | "NULL"
-                    | "INVALID_SOCKET"
-                    | "SOCKET_ERROR"
-            )
-        ),
-        Expr::Call(c) => {
-            matches!(&*c.func, Expr::Path(p) if matches!(last_segment(&p.path).as_deref(), Some("null" | "null_mut")))
-        }
-        Expr::Cast(c) => is_failure_value(&c.expr),
-        _ => false,
-    }
-}
-
-fn is_failure_pattern(pat: &Pat) -> bool {
-    match pat {
-        Pat::Lit(l) => is_failure_value(&Expr::Lit(l.clone())),
-        Pat::Path(p) => is_failure_value(&Expr::Path(p.clone())),
-        Pat::Or(o) => o.cases.iter().any(is_failure_pattern),
-        _ => false,
-    }
-}
-
-/// The variable `tested` was bound from an OS call in one of the statements `before`.
-fn bound_from_os_call(tested: &Expr, before: &[Stmt], fn_unsafe: bool) -> Option<String> {
-    let Expr::Path(p) = peel(tested) else {
-        return None;
-    };
-    let name = p.path.get_ident()?.to_string();
-    before.iter().rev().find_map(|s| match s {
-        Stmt::Local(l) if mentions(&l.pat, &name) => {
-            Some(l.init.as_ref().and_then(|i| os_call_in(&i.expr, fn_unsafe)))
-        }
-        _ => None,
-    })?
-}
-
-/// The name of the first FFI call in `e`: inside `unsafe` (or an `unsafe fn`), a free function
-/// or module path (not `Type::method`), or any Win32-style function.
-fn os_call_in(e: &Expr, fn_unsafe: bool) -> Option<String> {
-    struct Finder {
-        in_unsafe: bool,
-        found: Option<String>,
-    }
-    impl<'a> Visit<'a> for Finder {
-        fn visit_expr_unsafe(&mut self, node: &'a syn::ExprUnsafe) {
-            let saved = self.in_unsafe;
-            self.in_unsafe = true;
-            syn::visit::visit_expr_unsafe(self, node);
-            self.in_unsafe = saved;
-        }
-        fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
-            if self.found.is_none() {
-                if let Expr::Path(f) = &*node.func {
-                    let name = last_segment(&f.path).unwrap_or_default();
-                    let module_path = parent_segment(&f.path)
-                        .is_none_or(|p| !is_capitalized(&p) || is_win32_module(&p));
-                    let ffi_name = !is_capitalized(&name) || is_win32_function(&name);
-                    if self.in_unsafe
-                        && module_path
-                        && ffi_name
-                        && !matches!(name.as_str(), "null" | "null_mut" | "size_of" | "zeroed")
-                    {
-                        self.found = Some(name);
-                    }
-                }
-            }
-            syn::visit::visit_expr_call(self, node);
-        }
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-    }
-    let mut finder = Finder {
-        in_unsafe: fn_unsafe,
-        found: None,
-    };
-    finder.visit_expr(e);
-    finder.found
-}
-
-/// If the branch returns an error (`return Err(..)`, a tail `Err(..)`, `bail!`) and nothing in
-/// it reads the OS error, where it returns.
-fn error_without_os_error(
-    tokens: &proc_macro2::TokenStream,
-    block: &syn::Block,
-    captured: &[String],
-) -> Option<Span> {
-    if tokens_any_ident(tokens.clone(), &is_os_error_ident)
-        || captured
-            .iter()
-            .any(|c| crate::syntax::tokens_mention(tokens.clone(), c))
-    {
-        return None;
-    }
-    let mut finder = ErrReturn { found: None };
-    finder.visit_block(block);
-    if finder.found.is_some() {
-        return finder.found;
-    }
-    // A tail `Err(..)`.
-    match block.stmts.last() {
-        Some(Stmt::Expr(e, None)) => match peel(e) {
-            Expr::Call(c) if matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Err")) => {
-                Some(match &*c.func {
-                    Expr::Path(p) => p.path.segments[0].ident.span(),
-                    _ => Span::call_site(),
-                })
-            }
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-struct ErrReturn {
-    found: Option<Span>,
-}
-
-impl<'a> Visit<'a> for ErrReturn {
-    fn visit_expr_return(&mut self, node: &'a syn::ExprReturn) {
-        if self.found.is_none()
-            && node
-                .expr
-                .as_ref()
-                .is_some_and(|e| crate::syntax::mentions(&**e, "Err"))
-        {
-            self.found = Some(node.return_token.span);
-        }
-        syn::visit::visit_expr_return(self, node);
-    }
-    fn visit_macro(&mut self, mac: &'a syn::Macro) {
-        if self.found.is_none() && matches!(macro_name(mac).as_str(), "bail") {
-            self.found = mac.path.segments.last().map(|s| s.ident.span());
+    if unit.lang == Lang::Rust {
+        let last = unit.children(branch).last()?;
+        if is_err(last) {
+            return Some(unit.peel(last));
         }
     }
-    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-    fn visit_item(&mut self, _: &'a syn::Item) {}
+    None
 }

@@ -1,20 +1,19 @@
-//! `static_resource`: a `static` holding something that owns an OS resource.
+//! `static_resource`: a static that owns an OS resource which is never released.
 //!
-//! Statics are never dropped. A `static` (also `static mut`, `OnceLock`, `LazyLock`,
-//! `once_cell::Lazy`, and `lazy_static! { static ref .. }`) whose type contains — anywhere in
-//! its generic arguments — a file, mapping, fd / handle, library, socket or child process, or a
-//! type of this file that implements `Drop`, is flagged. References (`&'static File`) own
-//! nothing and are not flagged; neither is `thread_local!`, whose values are dropped at thread
-//! exit.
+//! Rust never drops statics: a `static` (also `static mut` and `lazy_static!`'s `static ref`)
+//! whose type is, or wraps through `Mutex`, `OnceLock`, `LazyLock`, `Option`, `Vec`, maps, …,
+//! a resource owner (`File`, `Mmap`, `Library`, `OwnedFd`, `Child`, sockets, or any type of the
+//! crate with a `Drop` impl, in whatever file) holds it until the process dies. `Weak` and
+//! references own nothing; `thread_local!` values are dropped at thread exit. In C/C++ a
+//! global or function-local `static` is destroyed at exit, so the shapes there are a static of
+//! a class that holds raw handles (an `int fd_`, `HANDLE`, `FILE*`) but declares no destructor,
+//! and a singleton allocated with `new` and never deleted whose class owns resources.
 
-use syn::parse::{ParseStream, Parser};
-use syn::visit::Visit;
-use syn::{Attribute, Ident, Token, Type, Visibility};
-
-use crate::context::FileContext;
 use crate::finding::Severity;
-use crate::rules::{Hit, Rule};
-use crate::syntax::{macro_name, type_name};
+use crate::ir::{Kind, Lang, STATIC};
+use crate::known;
+use crate::rules::{Cx, Example, Hit, Rule};
+use crate::summary::{STy, owned};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -26,131 +25,116 @@ pub const RULE: Rule = Rule {
     fix: "own the resource in a value with a lifetime (a registry passed around or held by the \
           caller) and hand out `Arc`s; keep only plain data or `Weak` references in statics",
     default_severity: Severity::Warning,
+    examples: &[
+        Example {
+            lang: "rust",
+            flagged: "static MAPS: LazyLock<Mutex<HashMap<PathBuf, Mmap>>> = LazyLock::new(Default::default);",
+            fixed: "pub struct Registry { maps: Mutex<HashMap<PathBuf, Mmap>> } // owned by the caller, dropped with it",
+        },
+        Example {
+            lang: "cpp",
+            flagged: "static ModelCache* cache = new ModelCache(); // holds mmap'd files, never deleted",
+            fixed: "static ModelCache cache; // destroyed at exit; ~ModelCache() unmaps",
+        },
+    ],
     check,
 };
 
-const RESOURCES: &[&str] = &[
-    "File",
-    "Mmap",
-    "MmapMut",
-    "MmapRaw",
-    "OwnedFd",
-    "OwnedHandle",
-    "OwnedSocket",
-    "RawFd",
-    "RawHandle",
-    "HANDLE",
-    "HMODULE",
-    "Library",
-    "TcpListener",
-    "TcpStream",
-    "UdpSocket",
-    "UnixStream",
-    "UnixListener",
-    "UnixDatagram",
-    "Child",
-    "ChildStdin",
-    "ChildStdout",
-    "ChildStderr",
-    "PipeReader",
-    "PipeWriter",
-    "Dir",
-    "ReadDir",
-];
-
-fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut statics = Statics {
-        ctx,
-        hits: Vec::new(),
-    };
-    statics.visit_file(ctx.file);
-    statics.hits
+fn owns(cx: &Cx<'_, '_>, t: &STy) -> bool {
+    if t.reference {
+        return false;
+    }
+    t.is_or_wraps(
+        // A crate's own `OnceLock` / `Mutex` with a `Drop` impl is still a wrapper: what it
+        // owns is what its argument owns.
+        &|name| {
+            known::owns_os_resource(name)
+                || cx.summary.drop_types.contains(name) && !known::WRAPPERS.contains(&name)
+        },
+        known::WRAPPERS,
+    )
 }
 
-struct Statics<'c, 'a> {
-    ctx: &'c FileContext<'a>,
-    hits: Vec<Hit>,
-}
-
-impl Statics<'_, '_> {
-    /// The owning resource type inside `ty`, if there is one.
-    fn resource_in(&self, ty: &Type) -> Option<String> {
-        match ty {
-            Type::Path(p) => {
-                let seg = p.path.segments.last()?;
-                let name = seg.ident.to_string();
-                if RESOURCES.contains(&name.as_str()) || self.ctx.drop_types.contains(&name) {
-                    return Some(name);
+fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
+    let unit = cx.unit;
+    match unit.lang {
+        Lang::Rust => {
+            for s in unit.statics.iter().filter(|s| !s.thread_local) {
+                let t = owned(unit, s.ty);
+                if owns(cx, &t) && !t.pointer {
+                    let inner = owner_inside(cx, &t).unwrap_or(&t.name);
+                    let message = if *inner == t.name {
+                        format!(
+                            "static `{}` holds `{inner}`, which owns an OS resource that is never released",
+                            s.name
+                        )
+                    } else {
+                        format!(
+                            "static `{}` holds `{inner}` (inside `{}`), which owns an OS resource that is never released",
+                            s.name, t.name
+                        )
+                    };
+                    hits.push(Hit::span(s.name_span.0, s.name_span.1, message));
                 }
-                if name == "Weak" {
-                    return None;
+            }
+        }
+        Lang::Cpp => {
+            for s in unit.statics.iter().filter(|s| !s.thread_local) {
+                let t = owned(unit, s.ty);
+                if let Some(why) = cpp_static(cx, &t, s.leaked_new) {
+                    hits.push(Hit::span(
+                        s.name_span.0,
+                        s.name_span.1,
+                        format!("static `{}` {why}", s.name),
+                    ));
                 }
-                match &seg.arguments {
-                    syn::PathArguments::AngleBracketed(args) => {
-                        args.args.iter().find_map(|a| match a {
-                            syn::GenericArgument::Type(t) => self.resource_in(t),
-                            _ => None,
-                        })
+            }
+            for f in &unit.functions {
+                for i in unit.descendants(f.body) {
+                    let n = unit.node(i);
+                    if n.kind != Kind::Let || n.flags & STATIC == 0 {
+                        continue;
                     }
-                    _ => None,
-                }
-            }
-            Type::Tuple(t) => t.elems.iter().find_map(|t| self.resource_in(t)),
-            Type::Array(a) => self.resource_in(&a.elem),
-            Type::Slice(s) => self.resource_in(&s.elem),
-            Type::Paren(p) => self.resource_in(&p.elem),
-            Type::Group(g) => self.resource_in(&g.elem),
-            _ => None,
-        }
-    }
-
-    fn flag(&mut self, name: &Ident, ty: &Type) {
-        if let Some(resource) = self.resource_in(ty) {
-            let shown = type_name(ty).unwrap_or_default();
-            let via = if shown == resource {
-                String::new()
-            } else {
-                format!(" (inside `{shown}`)")
-            };
-            self.hits.push(Hit::at(
-                name.span(),
-                format!("static `{name}` holds `{resource}`{via}, which owns an OS resource that is never released"),
-            ));
-        }
-    }
-}
-
-/// One `static ref NAME: TYPE = EXPR;` of a `lazy_static!` body.
-fn parse_lazy_static(input: ParseStream<'_>) -> syn::Result<Vec<(Ident, Type)>> {
-    let mut out = Vec::new();
-    while !input.is_empty() {
-        let _attrs = input.call(Attribute::parse_outer)?;
-        let _vis: Visibility = input.parse()?;
-        input.parse::<Token![static]>()?;
-        input.parse::<Token![ref]>()?;
-        let name: Ident = input.parse()?;
-        input.parse::<Token![:]>()?;
-        let ty: Type = input.parse()?;
-        input.parse::<Token![=]>()?;
-        let _init: syn::Expr = input.parse()?;
-        input.parse::<Token![;]>()?;
-        out.push((name, ty));
-    }
-    Ok(out)
-}
-
-impl<'a> Visit<'a> for Statics<'_, '_> {
-    fn visit_item_static(&mut self, node: &'a syn::ItemStatic) {
-        self.flag(&node.ident, &node.ty);
-        syn::visit::visit_item_static(self, node);
-    }
-    fn visit_macro(&mut self, mac: &'a syn::Macro) {
-        if macro_name(mac) == "lazy_static" {
-            if let Ok(entries) = parse_lazy_static.parse2(mac.tokens.clone()) {
-                for (name, ty) in entries {
-                    self.flag(&name, &ty);
+                    let t = owned(unit, n.ty);
+                    let leaked = unit.child(i, 0).is_some_and(|c| {
+                        unit.node(c).kind == Kind::Construct && unit.src(c).starts_with("new")
+                    });
+                    if let Some(why) = cpp_static(cx, &t, leaked) {
+                        hits.push(Hit::at(unit, i, format!("static `{}` {why}", unit.name(i))));
+                    }
                 }
             }
         }
     }
+}
+
+/// The resource-owning type inside `t` (itself, or the first one through the wrappers).
+fn owner_inside<'a>(cx: &Cx<'_, '_>, t: &'a STy) -> Option<&'a String> {
+    let wrapper = known::WRAPPERS.contains(&t.name.as_str());
+    if known::owns_os_resource(&t.name) || !wrapper && cx.summary.drop_types.contains(&t.name) {
+        return Some(&t.name);
+    }
+    if !known::WRAPPERS.contains(&t.name.as_str()) {
+        return None;
+    }
+    t.args
+        .iter()
+        .filter(|a| !a.reference)
+        .find_map(|a| owner_inside(cx, a))
+}
+
+fn cpp_static(cx: &Cx<'_, '_>, t: &STy, leaked_new: bool) -> Option<String> {
+    let name = t.name.as_str();
+    let holds = cx.summary.resource_types.contains(name);
+    if leaked_new && (holds || cx.summary.drop_types.contains(name)) {
+        return Some(format!(
+            "is a `new {name}` never deleted: its OS resources are never released"
+        ));
+    }
+    if !t.pointer && holds && !cx.summary.drop_types.contains(name) {
+        return Some(format!(
+            "holds OS resources in `{name}`, which has no destructor to release them"
+        ));
+    }
+    None
 }

@@ -1,22 +1,17 @@
-//! `uninit_status`: a status or out-parameter read before it holds the call's answer.
+//! `uninit_status`: a status or out-parameter read before it holds a value.
 //!
-//! Three shapes:
-//! - `MaybeUninit::uninit().assume_init()` and `mem::uninitialized()`: read uninitialized.
-//! - `let st = ffi(out.as_mut_ptr()); let v = out.assume_init(); if st != 0 {..}`: the
-//!   out-parameter is assumed initialized before the status saying whether it was written is
-//!   checked.
-//! - `let mut status = 0; if a { status = f() } else { g() } if status != 0 {..}`: a status
-//!   initialized to success and assigned only on some paths, so the other paths report success
-//!   whatever happened.
+//! Shapes: `MaybeUninit::uninit().assume_init()` and `mem::uninitialized()` (unless the value
+//! is itself an array of `MaybeUninit`, the sound idiom — declared on the `let` or in the
+//! turbofish); an out-parameter `MaybeUninit` passed to a call whose status is bound to a
+//! local, then `assume_init()`-ed before any condition tests that status (a status checked in
+//! place with `?` counts as tested); a status variable — named `status`, `rc`, `ret`, `hr`,
+//! `err`, … — declared without a value (`int rc;`) or with the success value (`0`, `S_OK`,
+//! `ERROR_SUCCESS`, `*_SUCCESS`), assigned on some paths only, then tested. Passing `&mut rc` to
+//! a callee counts as assigning it.
 
-use syn::spanned::Spanned;
-use syn::visit::Visit;
-use syn::{Expr, Pat, Stmt};
-
-use crate::context::FileContext;
 use crate::finding::Severity;
-use crate::rules::{Hit, Rule};
-use crate::syntax::{last_segment, mentions, parent_segment, peel};
+use crate::ir::{Kind, Lang, MUT, NO_INIT, Op, Unit};
+use crate::rules::{Cx, Example, Hit, Rule};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -27,378 +22,396 @@ pub const RULE: Rule = Rule {
     fix: "check the status before `assume_init`, initialize out-parameters (`MaybeUninit::zeroed`, \
           a default), and assign the status on every path (or start it as a failure)",
     default_severity: Severity::Error,
+    examples: &[
+        Example {
+            lang: "rust",
+            flagged: "let mut st = MaybeUninit::<libc::stat>::uninit();\nlet rc = unsafe { libc::fstat(fd, st.as_mut_ptr()) };\nlet st = unsafe { st.assume_init() };\nif rc != 0 { return Err(io::Error::last_os_error()); }",
+            fixed: "let mut st = MaybeUninit::<libc::stat>::uninit();\nlet rc = unsafe { libc::fstat(fd, st.as_mut_ptr()) };\nif rc != 0 { return Err(io::Error::last_os_error()); }\n// SAFETY: `fstat` succeeded, so it wrote the whole `stat`.\nlet st = unsafe { st.assume_init() };",
+        },
+        Example {
+            lang: "cpp",
+            flagged: "HRESULT hr = S_OK;\nif (prefetch) hr = PrefetchVirtualMemory(process, 1, &range, 0) ? S_OK : E_FAIL;\nif (FAILED(hr)) return hr; // the other path never ran a call",
+            fixed: "HRESULT hr = prefetch ? prefetch_range(process, range) : map_normal(handle);\nif (FAILED(hr)) return hr;",
+        },
+    ],
     check,
 };
 
-/// Names of success values that mark a status variable.
-const SUCCESS_CONSTS: &[&str] = &[
-    "STATUS_SUCCESS",
-    "S_OK",
-    "ERROR_SUCCESS",
-    "NO_ERROR",
-    "CUDA_SUCCESS",
-    "NRT_SUCCESS",
-];
-
-/// Parts of variable names that say "this is a status".
-const STATUS_NAMES: &[&str] = &[
-    "status", "rc", "ret", "hr", "err", "error", "errno", "ntstatus",
-];
-
-fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut v = Visitor {
-        hits: Vec::new(),
-        array_of_uninit: 0,
-    };
-    for function in &ctx.functions {
-        v.visit_block(function.block);
-    }
-    v.hits
-}
-
-struct Visitor {
-    hits: Vec<Hit>,
-    /// Inside `let x: [MaybeUninit<T>; N] = ..`: `uninit().assume_init()` is the sound idiom.
-    array_of_uninit: usize,
-}
-
-impl<'a> Visit<'a> for Visitor {
-    fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-        if self.array_of_uninit == 0
-            && matches!(
-                node.method.to_string().as_str(),
-                "assume_init" | "assume_init_read"
-            )
-        {
-            if let Expr::Call(call) = peel(&node.receiver) {
-                if let Expr::Path(f) = &*call.func {
-                    if matches!(
-                        last_segment(&f.path).as_deref(),
-                        Some("uninit" | "uninit_array")
-                    ) {
-                        self.hits.push(Hit::at(
-                            node.span(),
+fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
+    let unit = cx.unit;
+    for f in &unit.functions {
+        for i in unit.descendants(f.body) {
+            let n = unit.node(i);
+            match n.kind {
+                Kind::Method if unit.name(i) == "assume_init" => {
+                    let Some(recv) = unit.child(i, 0) else {
+                        continue;
+                    };
+                    let recv = unit.peel(recv);
+                    if is_uninit_call(unit, recv) && !maybe_uninit_array(unit, i, recv) {
+                        hits.push(Hit::at(
+                            unit,
+                            i,
                             "`MaybeUninit::uninit().assume_init()` reads uninitialized memory",
                         ));
                     }
                 }
-            }
-        }
-        syn::visit::visit_expr_method_call(self, node);
-    }
-
-    fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
-        if let Expr::Path(f) = &*node.func {
-            if last_segment(&f.path).as_deref() == Some("uninitialized")
-                && parent_segment(&f.path).is_none_or(|p| p == "mem")
-            {
-                self.hits.push(Hit::at(
-                    node.span(),
-                    "`mem::uninitialized()` reads uninitialized memory",
-                ));
-            }
-        }
-        syn::visit::visit_expr_call(self, node);
-    }
-
-    fn visit_block(&mut self, node: &'a syn::Block) {
-        self.assume_before_check(&node.stmts);
-        self.success_on_some_paths(&node.stmts);
-        syn::visit::visit_block(self, node);
-    }
-
-    fn visit_local(&mut self, node: &'a syn::Local) {
-        let idiom = matches!(&node.pat, Pat::Type(t) if mentions(&*t.ty, "MaybeUninit"));
-        self.array_of_uninit += usize::from(idiom);
-        syn::visit::visit_local(self, node);
-        self.array_of_uninit -= usize::from(idiom);
-    }
-
-    fn visit_item(&mut self, _: &'a syn::Item) {}
-}
-
-/// Whether `init` is a call that fills `out` through an argument and returns a status that
-/// is not already checked in place (`?`): `let rc = ffi(out.as_mut_ptr());`.
-fn fills(init: &Expr, out: &str) -> bool {
-    let init = peel(init);
-    let args = match init {
-        Expr::Call(c) => &c.args,
-        _ => return false,
-    };
-    let has_try = crate::syntax::Exits::of(init).iter().len() > 0;
-    !has_try && args.iter().any(|a| mentions(a, out))
-}
-
-fn local_name(stmt: &Stmt) -> Option<(String, Option<&Expr>)> {
-    let Stmt::Local(local) = stmt else {
-        return None;
-    };
-    let pat = match &local.pat {
-        Pat::Type(t) => &*t.pat,
-        other => other,
-    };
-    let Pat::Ident(p) = pat else { return None };
-    Some((p.ident.to_string(), local.init.as_ref().map(|i| &*i.expr)))
-}
-
-fn is_maybe_uninit_new(e: &Expr) -> bool {
-    let Expr::Call(call) = peel(e) else {
-        return false;
-    };
-    let Expr::Path(f) = &*call.func else {
-        return false;
-    };
-    last_segment(&f.path).as_deref() == Some("uninit")
-        && f.path.segments.iter().any(|s| s.ident == "MaybeUninit")
-}
-
-/// Whether `stmt` checks `status`: a condition (`if`, `match`, `while`) or assertion mentioning it.
-fn checks(stmt: &Stmt, status: &str) -> bool {
-    let expr = match stmt {
-        Stmt::Expr(e, _) => e,
-        Stmt::Local(l) => match &l.init {
-            Some(init) => &init.expr,
-            None => return false,
-        },
-        Stmt::Macro(m) => return mentions(&m.mac, status),
-        Stmt::Item(_) => return false,
-    };
-    match peel(expr) {
-        Expr::If(i) => mentions(&*i.cond, status),
-        Expr::Match(m) => mentions(&*m.expr, status),
-        Expr::Macro(m) => mentions(&m.mac, status),
-        Expr::Return(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Try(_) => {
-            mentions(expr, status)
-        }
-        _ => false,
-    }
-}
-
-impl Visitor {
-    fn assume_before_check(&mut self, stmts: &[Stmt]) {
-        for (i, stmt) in stmts.iter().enumerate() {
-            let Some((out, Some(init))) = local_name(stmt) else {
-                continue;
-            };
-            if !is_maybe_uninit_new(init) {
-                continue;
-            }
-            // The call that fills `out` and binds its status.
-            let Some((j, status)) = stmts.iter().enumerate().skip(i + 1).find_map(|(j, s)| {
-                let (status, init) = local_name(s)?;
-                (init.is_some_and(|e| fills(e, &out)) && status != out).then_some((j, status))
-            }) else {
-                continue;
-            };
-            for later in &stmts[j + 1..] {
-                if checks(later, &status) {
-                    break;
-                }
-                if let Some(span) = assume_init_of(later, &out) {
-                    self.hits.push(Hit::at(
-                        span,
-                        format!("`{out}.assume_init()` runs before `{status}` (the status of the call that fills `{out}`) is checked"),
+                Kind::Call
+                    if unit.name(i) == "uninitialized"
+                        && matches!(unit.qual(i), "mem" | "")
+                        && unit.lang == Lang::Rust =>
+                {
+                    hits.push(Hit::at(
+                        unit,
+                        i,
+                        "`mem::uninitialized()` reads uninitialized memory",
                     ));
-                    break;
                 }
+                Kind::Let if unit.lang == Lang::Rust => {
+                    if let Some(hit) = out_param(unit, f.body, i) {
+                        hits.push(hit);
+                    }
+                    if let Some(hit) = partial_status(unit, i) {
+                        hits.push(hit);
+                    }
+                }
+                Kind::Let => {
+                    if let Some(hit) = partial_status(unit, i) {
+                        hits.push(hit);
+                    }
+                }
+                _ => {}
             }
         }
     }
+}
 
-    fn success_on_some_paths(&mut self, stmts: &[Stmt]) {
-        for (i, stmt) in stmts.iter().enumerate() {
-            let Stmt::Local(local) = stmt else { continue };
-            let Pat::Ident(p) = &local.pat else { continue };
-            if p.mutability.is_none() {
-                continue;
+fn is_uninit_call(unit: &Unit<'_>, id: u32) -> bool {
+    unit.node(id).kind == Kind::Call && unit.name(id) == "uninit" && unit.qual(id) == "MaybeUninit"
+}
+
+/// Whether the value is an array of `MaybeUninit` (declared on the enclosing `let`, or in the
+/// turbofish of the call).
+fn maybe_uninit_array(unit: &Unit<'_>, at: u32, call: u32) -> bool {
+    let is_array_of_mu = |ty: u32| {
+        unit.ty(ty).is_some_and(|t| {
+            t.array
+                && t.args
+                    .first()
+                    .and_then(|&e| unit.ty(e))
+                    .is_some_and(|e| e.name == "MaybeUninit")
+        })
+    };
+    if is_array_of_mu(unit.node(call).ty) {
+        return true;
+    }
+    unit.ancestors(at)
+        .find(|&a| unit.node(a).kind == Kind::Let)
+        .is_some_and(|l| {
+            is_array_of_mu(unit.node(l).ty)
+                || unit
+                    .ty(unit.node(l).ty)
+                    .is_some_and(|t| t.name == "MaybeUninit" || t.array)
+        })
+}
+
+/// `let mut st = MaybeUninit::uninit(); let rc = f(st.as_mut_ptr()); st.assume_init()` with no
+/// test of `rc` in between.
+fn out_param(unit: &Unit<'_>, body: u32, let_id: u32) -> Option<Hit> {
+    let init = unit.peel(unit.child(let_id, 0)?);
+    if !is_uninit_call(unit, init) {
+        return None;
+    }
+    let out = unit.name(let_id);
+    let end = unit.node(body).last;
+    let mut status: Option<(&str, u32)> = None;
+    let mut j = unit.node(let_id).last;
+    while j < end {
+        let n = unit.node(j);
+        if n.kind == Kind::Closure {
+            j = n.last;
+            continue;
+        }
+        match n.kind {
+            Kind::Let if status.is_none() && n.name.len > 0 => {
+                let value = unit.child(j, 0).map(|v| unit.peel(v));
+                let is_status =
+                    value.is_some_and(|v| unit.node(v).kind == Kind::Call && unit.mentions(v, out));
+                if is_status {
+                    status = Some((unit.name(j), j));
+                }
             }
-            let Some(init) = &local.init else { continue };
-            let name = p.ident.to_string();
-            if !is_success(&init.expr, &name) {
-                continue;
+            Kind::If | Kind::Match => {
+                if let (Some((rc, _)), Some(cond)) = (status, unit.child(j, 0)) {
+                    if unit.mentions(cond, rc) {
+                        return None;
+                    }
+                }
             }
-            let mut paths = Assigned::None;
-            for later in &stmts[i + 1..] {
-                if checks(later, &name) && !assigns_directly(later, &name) {
-                    if paths == Assigned::Some {
-                        self.hits.push(Hit::at(
-                            p.ident.span(),
-                            format!("`{name}` starts as success and is assigned only on some paths before it is checked"),
+            Kind::Method if unit.name(j) == "assume_init" => {
+                if let Some((rc, _)) = status {
+                    if unit.child(j, 0).and_then(|r| unit.var_of(r)) == Some(out) {
+                        return Some(Hit::at(
+                            unit,
+                            j,
+                            format!(
+                                "`{out}.assume_init()` runs before `{rc}` (the status of the call that fills `{out}`) is checked"
+                            ),
                         ));
                     }
-                    break;
-                }
-                match assigned(later, &name) {
-                    Assigned::All => break,
-                    Assigned::Some => paths = Assigned::Some,
-                    Assigned::None => {}
                 }
             }
+            _ => {}
         }
+        j += 1;
     }
+    None
 }
 
-fn is_success(e: &Expr, name: &str) -> bool {
+fn is_status_name(name: &str) -> bool {
+    matches!(
+        name,
+        "status"
+            | "rc"
+            | "ret"
+            | "retval"
+            | "ret_val"
+            | "hr"
+            | "hres"
+            | "hresult"
+            | "err"
+            | "error"
+            | "res"
+            | "result_code"
+            | "status_code"
+            | "nrt_status"
+            | "qnn_status"
+    ) || name.ends_with("_status")
+        || name.ends_with("_rc")
+}
+
+/// Scalar types a status is declared with: `int`, `long`, `HRESULT`, `DWORD`, `NTSTATUS`,
+/// `cudaError_t`, `cl_int`, `esp_err_t`, `Qnn_ErrorHandle_t`, `enum ggml_status`, …
+fn is_scalar_status_type(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let status_like = STATUS_NAMES
-        .iter()
-        .any(|s| lower == *s || lower.split('_').any(|part| part == *s));
-    match peel(e) {
-        Expr::Lit(lit) => {
-            status_like && matches!(&lit.lit, syn::Lit::Int(i) if i.base10_digits() == "0")
-        }
-        Expr::Path(p) => {
-            last_segment(&p.path).is_some_and(|n| SUCCESS_CONSTS.contains(&n.as_str()))
-        }
-        Expr::Call(c) => {
-            status_like
-                && matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Ok"))
-                && c.args.len() == 1
-                && matches!(&c.args[0], Expr::Tuple(t) if t.elems.is_empty())
+    matches!(
+        name,
+        "int"
+            | "long"
+            | "short"
+            | "unsigned"
+            | "unsigned int"
+            | "long long"
+            | "ssize_t"
+            | "BOOL"
+            | "HRESULT"
+            | "DWORD"
+            | "NTSTATUS"
+            | "LSTATUS"
+            | "LONG"
+            | "UINT"
+            | "i32"
+            | "c_int"
+    ) || lower.ends_with("_t")
+        || lower.contains("status")
+        || lower.contains("error")
+        || lower.contains("result")
+        || lower.ends_with("err")
+        || name.starts_with("cl_")
+}
+
+fn is_success_value(unit: &Unit<'_>, v: u32) -> bool {
+    let v = unit.peel(v);
+    let n = unit.node(v);
+    let name = unit.name(v);
+    match n.kind {
+        Kind::Lit => name == "0",
+        Kind::Path => {
+            matches!(
+                name,
+                "S_OK" | "ERROR_SUCCESS" | "NO_ERROR" | "STATUS_SUCCESS" | "ESP_OK"
+            ) || name.ends_with("_SUCCESS")
+                || name == "Success"
         }
         _ => false,
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Assigned {
-    /// No path assigns.
-    None,
-    /// Some paths assign, some do not.
-    Some,
-    /// Every path assigns (or the variable is handed out by `&mut`, which we trust).
-    All,
+/// A status declared without a value (C) or with the success value, assigned on some paths
+/// only before it is tested.
+fn partial_status(unit: &Unit<'_>, let_id: u32) -> Option<Hit> {
+    let n = *unit.node(let_id);
+    if n.name.len == 0 || n.flags & MUT == 0 {
+        return None;
+    }
+    let var = unit.name(let_id);
+    if !is_status_name(var) {
+        return None;
+    }
+    let no_init = n.flags & NO_INIT != 0;
+    if !no_init
+        && !unit
+            .child(let_id, 0)
+            .is_some_and(|v| is_success_value(unit, v))
+    {
+        return None;
+    }
+    if unit
+        .ty(n.ty)
+        .is_some_and(|t| t.array || t.pointer && unit.lang == Lang::Cpp)
+    {
+        return None;
+    }
+    // A C++ object declared without a value is constructed: only scalars start undefined.
+    if no_init
+        && !unit
+            .ty(n.ty)
+            .is_some_and(|t| is_scalar_status_type(&t.name))
+    {
+        return None;
+    }
+    let block = unit.enclosing_block(let_id)?;
+    let block_end = unit.node(block).last;
+    // The statements after the `let`, up to the first test of the variable.
+    let mut assigned = false;
+    let mut stmt = n.last;
+    while stmt < block_end {
+        let s = *unit.node(stmt);
+        let tested = test_of(unit, stmt, var);
+        if let Some(test) = tested {
+            // What runs before the test inside this statement counts too.
+            let before_test = unit.subtree(stmt).take_while(|&k| k < test);
+            for k in before_test {
+                if writes(unit, k, var) {
+                    if unit.dominates(k, test) {
+                        // Assigned on every path to this test.
+                        return None;
+                    }
+                    assigned = true;
+                }
+            }
+            if !assigned && !no_init {
+                return None;
+            }
+            let what = if no_init {
+                "is declared without a value"
+            } else {
+                "starts as success"
+            };
+            let how = if assigned {
+                "is assigned only on some paths"
+            } else {
+                "is never assigned"
+            };
+            return Some(Hit::span(
+                n.name.start,
+                n.name.start + n.name.len,
+                format!("`{var}` {what} and {how} before it is checked"),
+            ));
+        }
+        if all_paths_assign(unit, stmt, var, 0) {
+            return None;
+        }
+        if unit.subtree(stmt).any(|k| writes(unit, k, var)) {
+            assigned = true;
+        }
+        if s.kind == Kind::Return || s.kind == Kind::Exit {
+            return None;
+        }
+        stmt = s.last;
+    }
+    None
 }
 
-fn assigns_directly(stmt: &Stmt, name: &str) -> bool {
-    matches!(stmt, Stmt::Expr(Expr::Assign(a), _) if matches!(&*a.left, Expr::Path(p) if p.path.is_ident(name)))
+/// Where statement `stmt` first tests `var` (an `if` / `match` / `switch` / loop condition).
+fn test_of(unit: &Unit<'_>, stmt: u32, var: &str) -> Option<u32> {
+    unit.subtree(stmt).find(|&k| {
+        let kn = unit.node(k);
+        matches!(kn.kind, Kind::If | Kind::Match | Kind::Loop)
+            && unit.child(k, 0).is_some_and(|c| {
+                // `if (fstat(fd, &st) != 0)` passes it to be written, it does not test it.
+                unit.node(c).kind != Kind::Block
+                    && unit.mentions(c, var)
+                    && !unit.subtree(c).any(|x| writes(unit, x, var))
+            })
+    })
 }
 
-fn assigned(stmt: &Stmt, name: &str) -> Assigned {
-    match stmt {
-        Stmt::Expr(e, _) => assigned_expr(e, name),
-        Stmt::Local(l) => l
-            .init
-            .as_ref()
-            .map_or(Assigned::None, |i| assigned_expr(&i.expr, name)),
-        Stmt::Macro(_) | Stmt::Item(_) => Assigned::None,
+/// Whether node `k` writes `var`: an assignment to it, or `&mut var` / `&var` passed on.
+fn writes(unit: &Unit<'_>, k: u32, var: &str) -> bool {
+    let n = unit.node(k);
+    match n.kind {
+        Kind::Assign => unit.child(k, 0).is_some_and(|t| unit.is_var(t, var)),
+        Kind::Unary if n.op == Op::Ref => unit.child(k, 0).is_some_and(|t| unit.is_var(t, var)),
+        // C++ passes out-parameters by reference: `read_content(strm, res, max, status, ..)`.
+        // A status passed bare to a call other than a test macro may be written by it.
+        Kind::Path if unit.lang == Lang::Cpp && unit.is_var(k, var) => {
+            let p = unit.parent(k);
+            let pn = unit.node(p);
+            matches!(pn.kind, Kind::Call | Kind::Method)
+                && unit.child(p, 0) != Some(k)
+                && !is_test_macro(unit.name(p))
+        }
+        _ => false,
     }
 }
 
-fn assigned_block(block: &syn::Block, name: &str) -> Assigned {
-    let mut result = Assigned::None;
-    for stmt in &block.stmts {
-        match assigned(stmt, name) {
-            Assigned::All => return Assigned::All,
-            Assigned::Some => result = Assigned::Some,
-            Assigned::None => {}
-        }
-    }
-    result
+/// Status tests written as calls: `FAILED(hr)`, `SUCCEEDED(hr)`, `CHECK(rc)`, …
+fn is_test_macro(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper == name
+        && (upper.contains("FAIL")
+            || upper.contains("SUCCE")
+            || upper.contains("CHECK")
+            || upper.contains("ASSERT")
+            || upper.contains("ERR"))
 }
 
-fn assigned_expr(e: &Expr, name: &str) -> Assigned {
-    match peel(e) {
-        Expr::Assign(a) if matches!(&*a.left, Expr::Path(p) if p.path.is_ident(name)) => {
-            Assigned::All
-        }
-        Expr::Reference(r)
-            if r.mutability.is_some()
-                && matches!(peel(&r.expr), Expr::Path(p) if p.path.is_ident(name)) =>
-        {
-            Assigned::All
-        }
-        Expr::If(i) => {
-            let then = assigned_block(&i.then_branch, name);
-            let els = i
-                .else_branch
-                .as_ref()
-                .map_or(Assigned::None, |(_, e)| assigned_expr(e, name));
+/// Whether every path through statement `s` assigns `var`.
+fn all_paths_assign(unit: &Unit<'_>, s: u32, var: &str, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    let n = unit.node(s);
+    match n.kind {
+        Kind::Assign | Kind::Unary if writes(unit, s, var) => true,
+        Kind::Block => unit
+            .children(s)
+            .any(|c| all_paths_assign(unit, c, var, depth + 1)),
+        Kind::If => {
+            let then = unit.child(s, 1);
+            let els = unit.child(s, 2);
             match (then, els) {
-                (Assigned::All, Assigned::All) => Assigned::All,
-                (Assigned::None, Assigned::None) => Assigned::None,
-                _ => Assigned::Some,
+                (Some(t), Some(e)) => {
+                    (all_paths_assign(unit, t, var, depth + 1) || unit.always_exits(t))
+                        && (all_paths_assign(unit, e, var, depth + 1) || unit.always_exits(e))
+                }
+                _ => false,
             }
         }
-        Expr::Match(m) => {
-            let arms: Vec<Assigned> = m
-                .arms
-                .iter()
-                .map(|a| assigned_expr(&a.body, name))
-                .collect();
-            if arms.iter().all(|a| *a == Assigned::All) && !arms.is_empty() {
-                Assigned::All
-            } else if arms.iter().all(|a| *a == Assigned::None) {
-                Assigned::None
-            } else {
-                Assigned::Some
-            }
+        Kind::Match => {
+            let arms: Vec<u32> = unit.children(s).skip(1).collect();
+            let has_default =
+                unit.lang == Lang::Rust || arms.iter().any(|&a| unit.node(a).name.len == 0);
+            has_default
+                && !arms.is_empty()
+                && arms.iter().all(|&a| {
+                    unit.children(a).last().is_some_and(|b| {
+                        all_paths_assign(unit, b, var, depth + 1) || unit.always_exits(b)
+                    })
+                })
         }
-        Expr::Block(b) => assigned_block(&b.block, name),
-        Expr::Unsafe(u) => assigned_block(&u.block, name),
-        Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
-            if mentions(e, name) {
-                Assigned::Some
-            } else {
-                Assigned::None
-            }
+        Kind::Other | Kind::Method | Kind::Call | Kind::Let | Kind::Assign | Kind::Unary => {
+            unit.subtree(s).any(|k| {
+                writes(unit, k, var)
+                    && !unit.ancestors(k).take_while(|&a| a != s).any(|a| {
+                        matches!(
+                            unit.node(a).kind,
+                            Kind::If | Kind::Match | Kind::Loop | Kind::Closure
+                        )
+                    })
+            })
         }
-        other => {
-            // `ffi(&mut status)` anywhere inside: the callee writes it.
-            let mut finder = MutRef { name, found: false };
-            finder.visit_expr(other);
-            if finder.found {
-                Assigned::All
-            } else {
-                Assigned::None
-            }
-        }
+        _ => false,
     }
-}
-
-struct MutRef<'n> {
-    name: &'n str,
-    found: bool,
-}
-
-impl<'a> Visit<'a> for MutRef<'_> {
-    fn visit_expr_reference(&mut self, node: &'a syn::ExprReference) {
-        if node.mutability.is_some()
-            && matches!(peel(&node.expr), Expr::Path(p) if p.path.is_ident(self.name))
-        {
-            self.found = true;
-        }
-        syn::visit::visit_expr_reference(self, node);
-    }
-    fn visit_expr_assign(&mut self, node: &'a syn::ExprAssign) {
-        if matches!(&*node.left, Expr::Path(p) if p.path.is_ident(self.name)) {
-            self.found = true;
-        }
-        syn::visit::visit_expr_assign(self, node);
-    }
-}
-
-/// The span of `out.assume_init()` in `stmt`, if it is there.
-fn assume_init_of(stmt: &Stmt, out: &str) -> Option<proc_macro2::Span> {
-    struct Finder<'o> {
-        out: &'o str,
-        found: Option<proc_macro2::Span>,
-    }
-    impl<'a> Visit<'a> for Finder<'_> {
-        fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-            if self.found.is_none()
-                && matches!(
-                    node.method.to_string().as_str(),
-                    "assume_init" | "assume_init_read" | "assume_init_ref"
-                )
-                && matches!(peel(&node.receiver), Expr::Path(p) if p.path.is_ident(self.out))
-            {
-                self.found = Some(node.span());
-            }
-            syn::visit::visit_expr_method_call(self, node);
-        }
-    }
-    let mut finder = Finder { out, found: None };
-    finder.visit_stmt(stmt);
-    finder.found
 }

@@ -1,21 +1,21 @@
-//! `unowned_handle`: a raw OS handle that can reach an early return before anything owns it.
+//! `unowned_handle`: a raw OS handle that can leave the function early before anything owns it.
 //!
-//! Shape: `let h = unsafe { CreateFileW(..) };` (or `open`, `mmap`, `dlopen`, …) bound to a
-//! plain variable, then a `?` or `return` that does not pass `h` on, before `h` is wrapped in
-//! an owning type (`OwnedFd::from_raw_fd`, `Handle(h)`, a struct literal), stored, returned, or
-//! released (`close`, `CloseHandle`, `munmap`, …). The failure check of `h` itself
-//! (`if h == INVALID_HANDLE_VALUE { return .. }`) is not a leak and is skipped.
+//! Shapes (Rust and C/C++ alike): a local bound to an acquire call (`open`, `openat`,
+//! `memfd_create`, `socket`, `dup`, `mmap`, `dlopen`, `CreateFile*`, `CreateFileMapping*`,
+//! `MapViewOfFile*`, `LoadLibrary*`, `fopen`, …), then its failure check (an `if` on the
+//! variable whose branch always leaves), then an early exit — `?`, `return`, an early-exit
+//! macro, `throw` — that no ownership step runs before on every path to it. Ownership steps:
+//! a release call on it (`close`, `CloseHandle`, `munmap`, …), a constructor taking it
+//! (`OwnedFd::from_raw_fd(fd)`, `Fd(fd)`, `File { fd }`, `std::unique_ptr<..> p(h, ..)`,
+//! `wil::unique_handle h(x)`), `.reset(h)`, a scope guard whose closure releases it, or a store
+//! into a field (`self.fd = fd`, `this->fd_ = fd`). "On every path" is syntactic dominance: the
+//! step's statement list contains the exit. A failure check whose branch returns the handle
+//! (`if fd >= 0 { return Ok(fd) }`) hands it out: what follows is the failure path.
 
-use proc_macro2::Span;
-use syn::visit::Visit;
-use syn::{Expr, Pat, Stmt};
-
-use crate::context::FileContext;
 use crate::finding::Severity;
-use crate::rules::{Hit, Rule};
-use crate::syntax::{
-    Exits, is_capitalized, is_win32_module, last_segment, mentions, parent_segment, peel,
-};
+use crate::ir::{Kind, Unit};
+use crate::known;
+use crate::rules::{Cx, Example, Hit, Rule, bound_call, is_os_call};
 
 /// The rule.
 pub const RULE: Rule = Rule {
@@ -24,412 +24,169 @@ pub const RULE: Rule = Rule {
     why: "a raw fd / HANDLE / mapping / library handle is an integer or pointer: nothing closes \
           it when the function returns early, so every failure after the acquire leaks one",
     fix: "wrap the handle in an owning type (`OwnedFd::from_raw_fd`, `OwnedHandle::from_raw_handle`, \
-          a type with `Drop`) right after its failure check, before anything else can fail",
+          a type with `Drop`, `std::unique_ptr` with a deleter, `wil::unique_*`) right after its failure check, before anything else can fail",
     default_severity: Severity::Error,
+    examples: &[
+        Example {
+            lang: "rust",
+            flagged: "let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };\nif fd < 0 {\n    return Err(io::Error::last_os_error());\n}\nlet len = file_len(fd)?; // leaks `fd` when this fails\nOk(unsafe { OwnedFd::from_raw_fd(fd) })",
+            fixed: "let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };\nif fd < 0 {\n    return Err(io::Error::last_os_error());\n}\n// SAFETY: `open` succeeded, so `fd` is an open descriptor nothing else owns.\nlet fd = unsafe { OwnedFd::from_raw_fd(fd) };\nlet len = file_len(fd.as_raw_fd())?;\nOk(fd)",
+        },
+        Example {
+            lang: "cpp",
+            flagged: "HANDLE file = CreateFileW(path, GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr);\nif (file == INVALID_HANDLE_VALUE) return false;\nHANDLE map = CreateFileMappingW(file, nullptr, PAGE_READONLY, 0, 0, nullptr);\nif (!map) return false; // leaks `file`",
+            fixed: "wil::unique_hfile file(CreateFileW(path, GENERIC_READ, 0, nullptr, OPEN_EXISTING, 0, nullptr));\nif (!file) return false;\nwil::unique_handle map(CreateFileMappingW(file.get(), nullptr, PAGE_READONLY, 0, 0, nullptr));\nif (!map) return false; // `file` closes itself",
+        },
+    ],
     check,
 };
 
-/// Windows acquire calls: distinctive names, recognised with any path.
-const WINDOWS_ACQUIRE: &[&str] = &[
-    "CreateFileW",
-    "CreateFileA",
-    "CreateFile2",
-    "CreateFileMappingW",
-    "CreateFileMappingA",
-    "CreateFileMapping2",
-    "CreateFileMappingNumaW",
-    "OpenFileMappingW",
-    "OpenFileMappingA",
-    "MapViewOfFile",
-    "MapViewOfFileEx",
-    "MapViewOfFile3",
-    "LoadLibraryW",
-    "LoadLibraryA",
-    "LoadLibraryExW",
-    "LoadLibraryExA",
-    "CreateEventW",
-    "CreateEventA",
-    "OpenProcess",
-    "CreateNamedPipeW",
-    "CreateIoCompletionPort",
-    "FindFirstFileW",
-    "VirtualAlloc",
-];
-
-/// POSIX acquire calls: common words, so recognised only as FFI calls (inside `unsafe`, with a
-/// module path or none, never `File::open`).
-const POSIX_ACQUIRE: &[&str] = &[
-    "open",
-    "open64",
-    "openat",
-    "openat64",
-    "creat",
-    "mmap",
-    "mmap64",
-    "dlopen",
-    "dlmopen",
-    "memfd_create",
-    "shm_open",
-    "socket",
-    "accept",
-    "accept4",
-    "dup",
-    "dup3",
-    "eventfd",
-    "epoll_create",
-    "epoll_create1",
-    "inotify_init1",
-    "timerfd_create",
-    "signalfd",
-    "fopen",
-    "opendir",
-    "userfaultfd",
-];
-
-/// Calls that release a raw handle passed to them.
-const RELEASE: &[&str] = &[
-    "close",
-    "CloseHandle",
-    "munmap",
-    "UnmapViewOfFile",
-    "dlclose",
-    "FreeLibrary",
-    "fclose",
-    "closedir",
-    "VirtualFree",
-    "FindClose",
-    "shm_unlink",
-    "from_raw_fd",
-    "from_raw_handle",
-    "from_raw_socket",
-    "from_raw",
-];
-
-fn check(ctx: &FileContext<'_>) -> Vec<Hit> {
-    let mut hits = Vec::new();
-    for function in &ctx.functions {
-        let mut blocks = Blocks::default();
-        blocks.visit_block(function.block);
-        let fn_unsafe = function.sig.unsafety.is_some();
-        for block in blocks.found {
-            check_block(&block.stmts, fn_unsafe, &mut hits);
+fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
+    let unit = cx.unit;
+    for f in &unit.functions {
+        for i in unit.descendants(f.body) {
+            let Some((var, call)) = bound_call(unit, i) else {
+                continue;
+            };
+            if !is_os_call(unit, call) {
+                continue;
+            }
+            let Some((what, _)) = known::acquire(unit.name(call)) else {
+                continue;
+            };
+            // `g_handle = dlopen(..)` stores into a global (or member): not a local to leak.
+            let local = unit.node(i).kind == Kind::Let
+                || f.params.iter().any(|(p, _)| p == var)
+                || unit
+                    .descendants(f.body)
+                    .any(|d| unit.node(d).kind == Kind::Let && unit.name(d) == var);
+            if !local {
+                continue;
+            }
+            if let Some(hit) = leak(unit, f.body, i, var, what, unit.name(call)) {
+                hits.push(hit.related(unit.node(call).start));
+            }
         }
     }
-    hits
 }
 
-fn check_block(stmts: &[Stmt], fn_unsafe: bool, hits: &mut Vec<Hit>) {
-    for (i, stmt) in stmts.iter().enumerate() {
-        let Stmt::Local(local) = stmt else { continue };
-        let Some(name) = bound_ident(&local.pat) else {
+/// The first early exit after `bind`'s failure check that leaks `var`, if any.
+fn leak(unit: &Unit<'_>, body: u32, bind: u32, var: &str, what: &str, call: &str) -> Option<Hit> {
+    let after = unit.node(bind).last;
+    // The variable's scope: exits after its block are not its exits (a handle opened and
+    // closed inside a loop body is done with when the loop ends).
+    let end = unit
+        .enclosing_block(bind)
+        .map_or(unit.node(body).last, |b| unit.node(b).last);
+    // The failure check: the first `if` on the variable after the binding.
+    let check = (after..end).find(|&j| {
+        let n = unit.node(j);
+        n.kind == Kind::If && unit.child(j, 0).is_some_and(|c| unit.mentions(c, var))
+    })?;
+    let then = unit.child(check, 1)?;
+    if !unit.always_exits(then) {
+        return None;
+    }
+    // `if (fp) { ..; fclose(fp); return n; }`: the branch that uses and releases the handle is
+    // the success path, and what follows is the failure path.
+    let releases = unit.subtree(then).any(|k| {
+        unit.node(k).kind == Kind::Call && known::is_release(unit.name(k)) && unit.mentions(k, var)
+    });
+    if releases
+        || unit
+            .exits(then)
+            .any(|e| unit.node(e).kind == Kind::Return && unit.mentions(e, var))
+    {
+        // `if fd >= 0 { return Ok(fd) }`: handed out; what follows is the failure path.
+        return None;
+    }
+    let mut owners: Vec<u32> = Vec::new();
+    let mut j = unit.node(check).last;
+    while j < end {
+        let n = *unit.node(j);
+        if n.kind == Kind::Closure {
+            j = n.last;
             continue;
-        };
-        let Some(init) = &local.init else { continue };
-        let mut finder = AcquireFinder {
-            in_unsafe: fn_unsafe,
-            wrapped: 0,
-            found: None,
-        };
-        finder.visit_expr(&init.expr);
-        let Some((acquire, line)) = finder.found else {
-            continue;
-        };
-        if let Flow::Leak(span) = scan_stmts(&stmts[i + 1..], &name) {
-            hits.push(Hit::at(
-                span,
-                format!(
-                    "`{name}` holds a raw handle from `{acquire}` (line {line}) that is neither \
-                     owned nor released when this exit leaves the function"
-                ),
-            ));
         }
-    }
-}
-
-/// The identifier a `let` binds, for `let h`, `let mut h`, `let h: T`.
-fn bound_ident(pat: &Pat) -> Option<String> {
-    match pat {
-        Pat::Ident(p) if p.subpat.is_none() => Some(p.ident.to_string()),
-        Pat::Type(t) => bound_ident(&t.pat),
-        _ => None,
-    }
-}
-
-/// Every block of a function body (closures and nested blocks included).
-#[derive(Default)]
-struct Blocks<'a> {
-    found: Vec<&'a syn::Block>,
-}
-
-impl<'a> Visit<'a> for Blocks<'a> {
-    fn visit_block(&mut self, node: &'a syn::Block) {
-        self.found.push(node);
-        syn::visit::visit_block(self, node);
-    }
-    fn visit_item(&mut self, _: &'a syn::Item) {}
-}
-
-/// Finds an acquire call in a `let` initializer that is not already wrapped by an owner.
-struct AcquireFinder {
-    in_unsafe: bool,
-    wrapped: usize,
-    found: Option<(String, usize)>,
-}
-
-impl<'a> Visit<'a> for AcquireFinder {
-    fn visit_expr_unsafe(&mut self, node: &'a syn::ExprUnsafe) {
-        let saved = self.in_unsafe;
-        self.in_unsafe = true;
-        syn::visit::visit_expr_unsafe(self, node);
-        self.in_unsafe = saved;
-    }
-    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-    fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
-        if let Expr::Path(p) = &*node.func {
-            let path = &p.path;
-            if self.wrapped == 0 && self.found.is_none() && is_acquire(path, self.in_unsafe) {
-                let name = last_segment(path).unwrap_or_default();
-                let line = path
-                    .segments
-                    .last()
-                    .map_or(0, |s| s.ident.span().start().line);
-                self.found = Some((name, line));
-            }
-            if is_owner_call(path) {
-                self.wrapped += 1;
-                syn::visit::visit_expr_call(self, node);
-                self.wrapped -= 1;
-                return;
+        if takes_ownership(unit, j, var) {
+            owners.push(j);
+        }
+        let is_exit = matches!(n.kind, Kind::Return | Kind::Try | Kind::Exit);
+        if is_exit {
+            let hands_out = n.kind == Kind::Return && unit.mentions(j, var);
+            let owned = owners
+                .iter()
+                .any(|&o| unit.dominates(o, j) || unit.contains(o, j));
+            if !hands_out && !owned {
+                let (start, stop) = match n.kind {
+                    Kind::Try => (n.end.saturating_sub(1), n.end),
+                    Kind::Return => (n.start, n.start + 6),
+                    _ => (n.start, n.end),
+                };
+                let how = match n.kind {
+                    Kind::Try => "this `?`",
+                    Kind::Return => "this `return`",
+                    _ => "this early exit",
+                };
+                return Some(Hit::span(
+                    start,
+                    stop.min(n.end.max(start)),
+                    format!(
+                        "`{var}` holds a {what} from `{call}` (line {{line}}) that is neither owned nor released when {how} leaves the function"
+                    ),
+                ));
             }
         }
-        syn::visit::visit_expr_call(self, node);
+        j += 1;
     }
+    None
 }
 
-fn is_acquire(path: &syn::Path, in_unsafe: bool) -> bool {
-    let Some(name) = last_segment(path) else {
-        return false;
+/// Whether node `j` takes ownership of (or releases) `var`.
+fn takes_ownership(unit: &Unit<'_>, j: u32, var: &str) -> bool {
+    let n = unit.node(j);
+    let args_mention = |skip_first: bool| {
+        unit.children(j)
+            .skip(usize::from(skip_first))
+            .any(|c| unit.mentions(c, var))
     };
-    if WINDOWS_ACQUIRE.contains(&name.as_str()) {
-        return true;
-    }
-    in_unsafe
-        && POSIX_ACQUIRE.contains(&name.as_str())
-        && parent_segment(path).is_none_or(|p| !is_capitalized(&p))
-}
-
-/// Whether a call takes ownership of (or releases) the handles passed to it: a release call, a
-/// constructor (`Handle(h)`, `Some(h)`), or an associated function of a type (`OwnedFd::…`).
-fn is_owner_call(path: &syn::Path) -> bool {
-    let Some(name) = last_segment(path) else {
-        return false;
-    };
-    if RELEASE.contains(&name.as_str()) {
-        return true;
-    }
-    if WINDOWS_ACQUIRE.contains(&name.as_str()) || POSIX_ACQUIRE.contains(&name.as_str()) {
-        return false;
-    }
-    if is_capitalized(&name) {
-        return !crate::syntax::is_win32_function(&name);
-    }
-    parent_segment(path).is_some_and(|p| is_capitalized(&p) && !is_win32_module(&p))
-}
-
-enum Flow {
-    /// `h` is still raw and no exit was found.
-    Continue,
-    /// `h` was passed on to an owner, released, stored or returned.
-    Consumed,
-    /// This exit leaves while `h` is raw.
-    Leak(Span),
-}
-
-fn scan_stmts(stmts: &[Stmt], h: &str) -> Flow {
-    for stmt in stmts {
-        match scan_stmt(stmt, h) {
-            Flow::Continue => {}
-            other => return other,
+    match n.kind {
+        Kind::Call => {
+            let name = unit.name(j);
+            (known::is_release(name) || known::is_owner_call(name)) && args_mention(false)
         }
-    }
-    Flow::Continue
-}
-
-fn scan_stmt(stmt: &Stmt, h: &str) -> Flow {
-    match stmt {
-        Stmt::Local(local) => match &local.init {
-            Some(init) => {
-                if consumes(&init.expr, h) {
-                    return Flow::Consumed;
-                }
-                let flow = scan_expr(&init.expr, h);
-                if !matches!(flow, Flow::Continue) {
-                    return flow;
-                }
-                match &init.diverge {
-                    Some((_, els)) => scan_expr(els, h),
-                    None => Flow::Continue,
-                }
-            }
-            None => Flow::Continue,
-        },
-        Stmt::Expr(e, _) => scan_expr(e, h),
-        Stmt::Macro(m) => match Exits::of(stmt).first() {
-            Some(span) if !mentions(&m.mac, h) => Flow::Leak(*span),
-            _ => Flow::Continue,
-        },
-        Stmt::Item(_) => Flow::Continue,
-    }
-}
-
-fn scan_block(block: &syn::Block, h: &str) -> Flow {
-    scan_stmts(&block.stmts, h)
-}
-
-/// Joins the flows of alternative branches: a leak in any wins; consumed only if all consume.
-fn join(flows: impl IntoIterator<Item = Flow>) -> Flow {
-    let mut all_consumed = true;
-    let mut any = false;
-    for flow in flows {
-        any = true;
-        match flow {
-            Flow::Leak(span) => return Flow::Leak(span),
-            Flow::Continue => all_consumed = false,
-            Flow::Consumed => {}
+        Kind::Method => {
+            let name = unit.name(j);
+            (known::is_release(name) || name == "reset" || name.starts_with("from_raw"))
+                && args_mention(true)
         }
-    }
-    if any && all_consumed {
-        Flow::Consumed
-    } else {
-        Flow::Continue
-    }
-}
-
-fn first_exit(e: &Expr) -> Flow {
-    Exits::of(e)
-        .first()
-        .map_or(Flow::Continue, |span| Flow::Leak(*span))
-}
-
-fn scan_expr(e: &Expr, h: &str) -> Flow {
-    let e = peel(e);
-    match e {
-        Expr::If(expr_if) => {
-            if mentions(&*expr_if.cond, h) {
-                // The check of `h` itself. `if fd >= 0 { return Ok(fd) }` hands `h` out on
-                // success, so what follows is the failure path, where `h` is not valid.
-                if matches!(scan_block(&expr_if.then_branch, h), Flow::Consumed) {
-                    return Flow::Consumed;
-                }
-                // `if h == INVALID { return Err(..) }`: not a leak path.
-                return Flow::Continue;
-            }
-            if let Flow::Leak(span) = first_exit(&expr_if.cond) {
-                return Flow::Leak(span);
-            }
-            let then = scan_block(&expr_if.then_branch, h);
-            let els = expr_if
-                .else_branch
-                .as_ref()
-                .map_or(Flow::Continue, |(_, e)| scan_expr(e, h));
-            join([then, els])
+        Kind::Construct => args_mention(false),
+        Kind::Assign => {
+            let (Some(target), Some(value)) = (unit.child(j, 0), unit.child(j, 1)) else {
+                return false;
+            };
+            let t = unit.node(target);
+            // `self.fd = fd`, `table[i] = h`, `*out = h` (handed out through a pointer).
+            let into_field = t.kind == Kind::Field
+                || t.kind == Kind::Index
+                || t.kind == Kind::Unary && t.op == crate::ir::Op::Deref
+                || (t.kind == Kind::Path
+                    && unit.lang == crate::ir::Lang::Cpp
+                    && unit.name(target) != var
+                    && unit.name(target).ends_with('_'));
+            into_field && unit.var_of(value) == Some(var)
         }
-        Expr::Match(m) => {
-            if mentions(&*m.expr, h) {
-                return Flow::Continue;
-            }
-            if let Flow::Leak(span) = first_exit(&m.expr) {
-                return Flow::Leak(span);
-            }
-            join(m.arms.iter().map(|arm| scan_expr(&arm.body, h)))
+        Kind::Let => {
+            // A scope guard: `auto g = scope_exit([&] { close(fd); })`.
+            unit.child(j, 0).is_some_and(|init| {
+                unit.subtree(init).any(|k| {
+                    let kn = unit.node(k);
+                    kn.kind == Kind::Call
+                        && known::is_release(unit.name(k))
+                        && unit.mentions(k, var)
+                })
+            })
         }
-        Expr::Block(b) => scan_block(&b.block, h),
-        Expr::Unsafe(u) => scan_block(&u.block, h),
-        Expr::Loop(l) => leak_only(scan_block(&l.body, h)),
-        Expr::While(w) => leak_only(scan_block(&w.body, h)),
-        Expr::ForLoop(f) => leak_only(scan_block(&f.body, h)),
-        Expr::Return(r) => match &r.expr {
-            Some(value) if mentions(&**value, h) => Flow::Consumed,
-            _ => Flow::Leak(r.return_token.span),
-        },
-        _ => {
-            if consumes(e, h) {
-                Flow::Consumed
-            } else {
-                first_exit(e)
-            }
-        }
+        _ => false,
     }
-}
-
-/// A loop body may not run: consuming there does not consume for the code after the loop.
-fn leak_only(flow: Flow) -> Flow {
-    match flow {
-        Flow::Leak(span) => Flow::Leak(span),
-        _ => Flow::Continue,
-    }
-}
-
-/// Whether evaluating `e` hands `h` to something that owns or releases it.
-fn consumes(e: &Expr, h: &str) -> bool {
-    let mut finder = ConsumeFinder { h, found: false };
-    finder.visit_expr(e);
-    finder.found
-}
-
-struct ConsumeFinder<'h> {
-    h: &'h str,
-    found: bool,
-}
-
-impl ConsumeFinder<'_> {
-    fn is_h(&self, e: &Expr) -> bool {
-        match peel(e) {
-            Expr::Path(p) => p.path.is_ident(self.h),
-            Expr::Cast(c) => self.is_h(&c.expr),
-            Expr::MethodCall(m) => {
-                matches!(
-                    m.method.to_string().as_str(),
-                    "cast" | "into" | "try_into" | "as_raw"
-                ) && self.is_h(&m.receiver)
-            }
-            _ => false,
-        }
-    }
-}
-
-impl<'a> Visit<'a> for ConsumeFinder<'_> {
-    fn visit_expr_call(&mut self, node: &'a syn::ExprCall) {
-        if let Expr::Path(p) = &*node.func {
-            if is_owner_call(&p.path)
-                && node
-                    .args
-                    .iter()
-                    .any(|a| self.is_h(a) || mentions(a, self.h))
-            {
-                self.found = true;
-            }
-        }
-        syn::visit::visit_expr_call(self, node);
-    }
-    fn visit_expr_method_call(&mut self, node: &'a syn::ExprMethodCall) {
-        // `vec.push(h)`, `map.insert(k, h)`, `slot.set(h)`: stored somewhere that outlives us.
-        if node.args.iter().any(|a| self.is_h(a)) {
-            self.found = true;
-        }
-        syn::visit::visit_expr_method_call(self, node);
-    }
-    fn visit_expr_struct(&mut self, node: &'a syn::ExprStruct) {
-        if node.fields.iter().any(|f| mentions(&f.expr, self.h)) {
-            self.found = true;
-        }
-        syn::visit::visit_expr_struct(self, node);
-    }
-    fn visit_expr_assign(&mut self, node: &'a syn::ExprAssign) {
-        if self.is_h(&node.right) && !matches!(&*node.left, Expr::Path(_)) {
-            self.found = true;
-        }
-        syn::visit::visit_expr_assign(self, node);
-    }
-    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
 }

@@ -59,7 +59,7 @@ impl DataLoader for FileLoader {
         let _site = crate::callsite::enter();
         // Checked against the file's size before allocating: the buffer is never sized by
         // anything larger than the file.
-        let range = size::range_in(self.file.path(), offset, len, self.file.key().len)?;
+        let range = crate::error::range_in(self.file.path(), offset, len, self.file.key().len)?;
         let buf = self
             .file
             .read_range(offset, range.len(), self.alignment, 1)?;
@@ -69,7 +69,7 @@ impl DataLoader for FileLoader {
     #[track_caller]
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
         let _site = crate::callsite::enter();
-        size::range_in(
+        crate::error::range_in(
             self.file.path(),
             offset,
             size::to_u64(buf.len()),

@@ -92,7 +92,7 @@ impl DataLoader for MappedLoader {
     #[track_caller]
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
         let _site = crate::callsite::enter();
-        let range = size::range_in(
+        let range = crate::error::range_in(
             self.session.path(),
             offset,
             size::to_u64(buf.len()),

@@ -34,14 +34,15 @@ impl DataLoader for MemoryLoader {
     #[track_caller]
     fn load(&self, offset: u64, len: u64, _info: &SegmentInfo) -> Result<Segment> {
         let _site = crate::callsite::enter();
-        let range = size::range_in(&self.label, offset, len, self.size()?)?;
+        let range = crate::error::range_in(&self.label, offset, len, self.size()?)?;
         Ok(Segment::of_bytes(self.bytes.slice(range), offset))
     }
 
     #[track_caller]
     fn load_into(&self, offset: u64, buf: &mut [u8], _info: &SegmentInfo) -> Result<()> {
         let _site = crate::callsite::enter();
-        let range = size::range_in(&self.label, offset, size::to_u64(buf.len()), self.size()?)?;
+        let range =
+            crate::error::range_in(&self.label, offset, size::to_u64(buf.len()), self.size()?)?;
         buf.copy_from_slice(&self.bytes[range]);
         Ok(())
     }

@@ -43,7 +43,7 @@ pub fn load_segment_into_pool<'p>(
 ) -> Result<SealedBuffer<'p>> {
     let _site = crate::callsite::enter();
     let label = format!("shm:{}", pool.name());
-    let range = crate::size::range_in(label.as_ref(), offset, len, loader.size()?)?;
+    let range = crate::error::range_in(label.as_ref(), offset, len, loader.size()?)?;
     let mut buf = pool.alloc(range.len())?;
     loader.load_into(offset, &mut buf, info)?;
     let sealed = buf.seal()?;
@@ -79,7 +79,7 @@ pub fn load_into_pool<'p>(
     let path = path.as_ref();
     let loader = FileLoader::open(path, Alignment::DEFAULT)?;
     // Checked here too so that a range error names the file, not the pool.
-    crate::size::range_in(path, offset, len, loader.size()?)?;
+    crate::error::range_in(path, offset, len, loader.size()?)?;
     load_segment_into_pool(
         pool,
         &loader,

@@ -5,13 +5,11 @@ use std::sync::Arc as StdArc;
 use crate::error::{Error, Result};
 use crate::options::{LoadMode, LoadOptions};
 use crate::os::{FileKind, Mapping, Os, OsFile};
+use crate::progress::Observer;
 use crate::region::{Backing, LoadPath, MapReason, ReadReason, Region};
 use crate::size;
 
 mod read;
-
-pub use read::LoadProgress;
-pub(crate) use read::{CHUNK, Observer, threads_for};
 
 /// Loads all of `file` as `opts` ask, recording which path was taken and why. Neither a mapping
 /// nor a copy needs the handle afterwards (a copy keeps an [`IdentityPin`](crate::os) instead).

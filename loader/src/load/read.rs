@@ -1,49 +1,17 @@
 //! Reading a whole file into one aligned buffer: large positional reads, several in flight at
 //! once, straight into uninitialised memory.
-//!
-//! Figures behind the constants (a 1 GiB file on the 2-core CI machine, interleaved rounds,
-//! `cargo bench -p loadguard --bench read_path`; see `loader/benches/read_path.rs`) are in
-//! `ARCHITECTURE.md` under "Measured choices".
+//! The chunk size and thread count, and the figures behind them, are in `sync.rs`
+//! (`CHUNK`, `threads_for`); `loader/benches/read_path.rs` compares the whole path with
+//! `std::fs::read`.
 
 use std::mem::MaybeUninit;
 
 use crate::aligned::AlignedBuf;
 use crate::error::Result;
 use crate::os::OsFile;
+use crate::progress::{LoadProgress, Observer};
 use crate::size::{self, Alignment};
-use crate::sync::{self, AtomicU64, Ordering};
-
-/// One `pread` per chunk of this many bytes.
-pub(crate) const CHUNK: usize = 16 << 20;
-
-/// Files below this size are read by one thread in one loop: a thread costs more than it saves.
-pub(crate) const PARALLEL_FROM: usize = 64 << 20;
-
-/// At most this many reads in flight (capped by the machine's parallelism).
-pub(crate) const MAX_THREADS: usize = 4;
-
-/// How far a load has got, for [`Registry::open_with_progress`](crate::Registry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LoadProgress {
-    /// Bytes read (or prefaulted) so far.
-    pub done: u64,
-    /// Bytes in all.
-    pub total: u64,
-}
-
-/// A callback told of a load's progress, from whichever thread made it.
-pub(crate) type Observer<'a> = Option<&'a (dyn Fn(LoadProgress) + Sync)>;
-
-/// The number of threads for `len` bytes of work.
-pub(crate) fn threads_for(len: usize) -> usize {
-    if len < PARALLEL_FROM {
-        return 1;
-    }
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(MAX_THREADS)
-}
+use crate::sync::{self, AtomicU64, CHUNK, Ordering, threads_for};
 
 /// Reads all `len` bytes of `file` into a new buffer aligned to `align` and padded to whole
 /// pages, reporting progress to `observer` after every chunk.

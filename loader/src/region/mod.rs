@@ -8,9 +8,9 @@ use std::sync::Arc as StdArc;
 
 use crate::aligned::AlignedBuf;
 use crate::error::{Error, Result};
-use crate::load::Observer;
 use crate::options::{LoadOptions, LockPolicy};
 use crate::os::{Advice, IdentityPin, Mapping, Os};
+use crate::progress::{LoadProgress, Observer};
 use crate::sync::{self, Arc, AtomicU64, Mutex, Ordering, lock};
 
 mod locks;
@@ -122,14 +122,14 @@ impl Region {
         // The chunks are of the range, not of memory: a slice of `()` (which allocates nothing)
         // is what `for_each_chunk` splits.
         let mut units = vec![(); range.len()];
-        let threads = crate::load::threads_for(range.len());
-        sync::for_each_chunk(&mut units, crate::load::CHUNK, threads, |offset, chunk| {
+        let threads = sync::threads_for(range.len());
+        sync::for_each_chunk(&mut units, sync::CHUNK, threads, |offset, chunk| {
             let start = range.start + offset;
             self.advise(map, Advice::Prefault, start..start + chunk.len())?;
             let n = crate::size::to_u64(chunk.len());
             let now = done.fetch_add(n, Ordering::Relaxed).saturating_add(n);
             if let Some(observe) = observer {
-                observe(crate::load::LoadProgress { done: now, total });
+                observe(LoadProgress { done: now, total });
             }
             Ok(())
         })

@@ -76,7 +76,9 @@ impl fmt::Display for LoadPath {
             Self::Read(ReadReason::MayChange) => {
                 f.write_str(" (the file could change under a mapping: not sealed, no fs-verity)")
             }
-            Self::Read(ReadReason::MapFailed(err)) => write!(f, " (mapping failed: {err})"),
+            Self::Read(ReadReason::MapFailed(err)) => {
+                write!(f, " (mapping failed: {})", err.chain())
+            }
             Self::Empty => f.write_str(" (empty file)"),
             Self::Stream => f.write_str(" (not a regular file, read to its end)"),
         }

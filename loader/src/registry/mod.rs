@@ -14,9 +14,10 @@ use std::path::Path;
 use std::sync::Arc as StdArc;
 
 use crate::error::{Error, Result};
-use crate::load::{self, LoadProgress, Observer};
+use crate::load;
 use crate::options::LoadOptions;
 use crate::os::{Os, OsFile, RealOs};
+use crate::progress::{LoadProgress, Observer};
 use crate::sync::{Arc, Ordering, lock};
 
 mod entry;

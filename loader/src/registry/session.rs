@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::entry::Claim;
 use crate::error::Result;
-use crate::load::Observer;
 use crate::options::LoadOptions;
 use crate::os::FileKey;
+use crate::progress::Observer;
 use crate::region::{LoadPath, LockGuard, Region};
 use crate::segment::Segment;
 use crate::size;
@@ -125,7 +125,7 @@ impl Session {
     /// including when `offset + len` overflows.
     #[track_caller]
     pub fn segment(&self, offset: u64, len: u64) -> Result<Segment> {
-        let range = size::range_in(&self.path, offset, len, self.len())?;
+        let range = crate::error::range_in(&self.path, offset, len, self.len())?;
         Ok(Segment::of_region(&self.region, range, offset, None))
     }
 
@@ -137,7 +137,7 @@ impl Session {
         len: u64,
         opts: &LoadOptions,
     ) -> Result<Segment> {
-        let range = size::range_in(&self.path, offset, len, self.len())?;
+        let range = crate::error::range_in(&self.path, offset, len, self.len())?;
         let lock = Region::apply(&self.region, range.clone(), opts, None)?;
         Ok(Segment::of_region(&self.region, range, offset, lock))
     }
