@@ -17,6 +17,7 @@ use std::panic::Location;
 use std::path::{Path, PathBuf};
 
 use crate::format::FormatError;
+use crate::shm::ShmError;
 use crate::size::SizeError;
 
 /// `Result` with loadguard's [`Error`].
@@ -271,6 +272,9 @@ pub enum Error {
     /// A caller-supplied option is invalid.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// A shared-memory pool refused a request ([`ShmError`] says which and why).
+    #[error(transparent)]
+    Shm(#[from] ShmError),
     // --- dylib ---
     /// A required symbol of a dynamic library resolved to a null address (an undefined weak
     /// symbol): no function lives there.
@@ -379,6 +383,7 @@ impl Error {
             Error::NotRegularFile { .. } | Error::MapRefused { .. } | Error::InvalidOption(_) => {
                 io::ErrorKind::InvalidInput
             }
+            Error::Shm(err) => err.io_kind(),
             _ => io::ErrorKind::InvalidData,
         }
     }
@@ -408,7 +413,7 @@ impl Error {
             | Self::StreamTooLong { path, .. }
             | Self::MapRefused { path }
             | Self::ShrunkUnderMapping { path, .. } => Some(path),
-            Self::InvalidOption(_) => None,
+            Self::InvalidOption(_) | Self::Shm(_) => None,
             Self::NullSymbol { library, .. } | Self::LibraryInit { library, .. } => Some(library),
         }
     }

@@ -1,5 +1,6 @@
-//! `loadguard::shm` on the real OS: memfd sealing, fds, find, release on drop, provider
+//! `loadguard::shm` on the real OS: memfd sizing seals, fds, find, release on drop, provider
 //! fallback, dma-heap (when the device exists) and loading a file segment into a pool buffer.
+//! What sealing forbids is in `shm_seal.rs`.
 //!
 //! Tests run in parallel in one process, so "released" is checked by counting only the fds and
 //! mappings whose memfd name is unique to the test (`/proc/self/fd` links and
@@ -11,8 +12,10 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use loadguard::Error;
-use loadguard::data::{FileLoader, SegmentInfo, SegmentKind};
-use loadguard::shm::{Pool, PoolOptions, Provider, load_into_pool};
+use loadguard::data::{
+    FileLoader, SegmentInfo, SegmentKind, load_into_pool, load_segment_into_pool,
+};
+use loadguard::shm::{Pool, PoolOptions, Provider, SealKind, ShmError};
 
 fn memfd_pool(name: &str) -> Pool {
     Pool::with_options(PoolOptions::new().providers([Provider::Memfd]).name(name))
@@ -60,20 +63,18 @@ fn memfd_buffer_is_sealed_against_shrinking_and_growing() {
     let mut buf = pool.alloc(8192).unwrap();
     assert_eq!(buf.provider(), &Provider::Memfd);
     buf[..5].copy_from_slice(b"hello");
-    let file = file_of(buf.fd().unwrap());
+    // SAFETY: the fd is used only for `fstat` and for `ftruncate` calls that the seals refuse;
+    // nothing writes the memory through it.
+    let file = file_of(unsafe { buf.fd_unchecked() }.unwrap());
     assert_eq!(file.metadata().unwrap().len(), 8192);
-    let shrink = file.set_len(4096).unwrap_err();
-    assert_eq!(
-        shrink.raw_os_error(),
-        Some(1),
-        "ftruncate smaller must fail with EPERM"
-    );
-    let grow = file.set_len(16384).unwrap_err();
-    assert_eq!(
-        grow.raw_os_error(),
-        Some(1),
-        "ftruncate larger must fail with EPERM"
-    );
+    for (what, len) in [("smaller", 4096), ("larger", 16384)] {
+        let err = file.set_len(len).unwrap_err();
+        assert_eq!(
+            err.raw_os_error(),
+            Some(1),
+            "ftruncate {what} must fail with EPERM"
+        );
+    }
     // Still fully readable through the mapping after the attempts.
     assert_eq!(&buf[..5], b"hello");
     assert_eq!(buf[8191], 0);
@@ -84,23 +85,80 @@ fn memfd_buffer_is_sealed_against_shrinking_and_growing() {
 
 #[test]
 #[cfg_attr(miri, ignore)]
-fn memfd_fd_names_the_mapped_memory() {
+fn sealed_memfd_fd_names_the_sealed_bytes() {
     let pool = memfd_pool("lg-fd");
     let mut buf = pool.alloc(10_000).unwrap();
     assert!(buf.iter().all(|&b| b == 0));
     for (i, b) in buf.iter_mut().enumerate() {
         *b = u8::try_from(i % 251).unwrap();
     }
-    let file = file_of(buf.fd().unwrap());
+    let before = buf.as_ptr();
+    let sealed = buf.seal().unwrap();
+    assert_eq!(sealed.seal_kind(), SealKind::Kernel);
+    // Mapped again read-only (one mapping, at a new address): find follows it.
+    assert_eq!((memfd_fds("lg-fd"), memfd_maps("lg-fd")), (1, 1));
+    assert_eq!(
+        pool.find(sealed.as_ptr(), 10_000).map(|f| f.id),
+        Some(sealed.id())
+    );
+    // The old address is free, or (the kernel may place the new mapping over it) inside the
+    // new mapping of the same buffer: never another buffer, never the old one's record.
+    let new = sealed.as_ptr().addr()..sealed.as_ptr().addr() + 10_000;
+    let expected = new
+        .contains(&before.addr())
+        .then(|| (sealed.id(), before.addr() - new.start));
+    assert_eq!(pool.find(before, 1).map(|f| (f.id, f.offset)), expected);
+    let file = file_of(sealed.fd().unwrap());
     let mut back = vec![0u8; 10_000];
     file.read_exact_at(&mut back, 0).unwrap();
-    assert_eq!(&back[..], &buf[..]);
-    // Writes through the fd show up in the mapping: it is one piece of shared memory.
-    file.write_all_at(b"via fd", 100).unwrap();
-    assert_eq!(&buf[100..106], b"via fd");
-    drop((file, buf));
+    assert_eq!(&back[..], &sealed[..]);
+    assert_eq!(sealed[250], 250);
+    drop((file, sealed));
     drop(pool);
     assert_released("lg-fd");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_leased_memfd_is_written_through_its_fd_and_read_by_volatile_copies() {
+    let pool = memfd_pool("lg-lease");
+    let mut buf = pool.alloc(4096).unwrap();
+    buf[..4].copy_from_slice(b"in: ");
+    let mut lease = buf.lease();
+    // The device: its own fd, written with safe std calls while the lease lives.
+    let device = file_of(lease.fd().unwrap());
+    let mut seen = [0u8; 4];
+    lease.copy_out(0, &mut seen).unwrap();
+    assert_eq!(&seen, b"in: ");
+    device.write_all_at(b"out!", 4).unwrap();
+    let mut seen = [0u8; 8];
+    lease.copy_out(0, &mut seen).unwrap();
+    assert_eq!(&seen, b"in: out!");
+    lease.copy_in(8, b"more").unwrap();
+    let mut back = [0u8; 4];
+    device.read_exact_at(&mut back, 8).unwrap();
+    assert_eq!(&back, b"more");
+    assert!(matches!(
+        lease.copy_out(4093, &mut [0u8; 4]),
+        Err(Error::OutOfRange {
+            offset: 4093,
+            len: 4,
+            file_size: 4096,
+            ..
+        })
+    ));
+    assert!(lease.copy_in(usize::MAX, b"x").is_err());
+    // SAFETY: the device's last write above has returned; from here on it only tries to
+    // write after the seal, which the kernel refuses.
+    let buf = unsafe { lease.reclaim() };
+    assert_eq!(&buf[..12], b"in: out!more");
+    let sealed = buf.seal().unwrap();
+    let err = device.write_all_at(b"late", 0).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(1), "the device's fd is sealed too");
+    assert_eq!(&sealed[..4], b"in: ");
+    drop((device, sealed));
+    drop(pool);
+    assert_released("lg-lease");
 }
 
 #[test]
@@ -163,7 +221,7 @@ fn dropping_the_pool_releases_retained_and_leaked_buffers() {
     let pool = memfd_pool(name);
     let mut kept = pool.alloc(4096).unwrap();
     kept[0] = 42;
-    let kept = kept.into_pool();
+    let kept = kept.seal().unwrap().into_pool();
     let leaked = pool.alloc(8192).unwrap();
     std::mem::forget(leaked);
     let live = pool.alloc(100).unwrap();
@@ -178,21 +236,34 @@ fn dropping_the_pool_releases_retained_and_leaked_buffers() {
 #[cfg_attr(miri, ignore)]
 fn dup_fd_outlives_the_buffer() {
     let name = "lg-dup";
-    let pool = memfd_pool(name);
+    let mut pool = memfd_pool(name);
     let mut buf = pool.alloc(4096).unwrap();
     buf[..3].copy_from_slice(b"dup");
-    let dup = pool.dup_fd(buf.id()).unwrap().unwrap();
-    drop(buf);
+    let sealed = buf.seal().unwrap();
+    let dup = sealed.fd().unwrap().try_clone_to_owned().unwrap();
+    drop(sealed);
     // The pool let go of its fd and mapping; the duplicate still names the memory.
     assert_eq!((memfd_fds(name), memfd_maps(name)), (1, 0));
     let mut back = [0u8; 3];
     File::from(dup).read_exact_at(&mut back, 0).unwrap();
     assert_eq!(&back, b"dup");
     assert_eq!(memfd_fds(name), 0);
+
+    // A retained buffer's fd comes from the pool.
+    let kept = pool.alloc(100).unwrap().seal().unwrap().into_pool();
+    let dup = pool.dup_fd(kept).unwrap().unwrap();
+    assert!(pool.release(kept.id()));
+    assert_eq!(pool.dup_fd(kept).unwrap().map(drop), None, "released");
+    assert_eq!(File::from(dup).metadata().unwrap().len(), 100);
+
     let heap = Pool::with_options(PoolOptions::new().providers([Provider::Heap]));
-    let h = heap.alloc(1).unwrap();
+    let h = heap.alloc(1).unwrap().seal().unwrap();
+    assert_eq!(h.seal_kind(), SealKind::Private);
     assert!(h.fd().is_none());
-    assert!(heap.dup_fd(h.id()).unwrap().is_none());
+    let kept = h.into_pool();
+    assert!(heap.dup_fd(kept).unwrap().is_none());
+    drop(pool);
+    assert_released(name);
 }
 
 #[test]
@@ -206,7 +277,7 @@ fn fallback_tries_providers_in_order_and_says_which_served() {
     );
     let buf = pool.alloc(4096).unwrap();
     assert_eq!(buf.provider(), &Provider::Memfd);
-    assert!(buf.fd().is_some());
+    assert!(buf.seal().unwrap().fd().is_some());
 
     let pool = Pool::with_options(PoolOptions::new().providers([missing.clone(), Provider::Heap]));
     assert_eq!(pool.alloc(10).unwrap().provider(), &Provider::Heap);
@@ -230,8 +301,14 @@ fn fallback_tries_providers_in_order_and_says_which_served() {
     // All failing: the last provider's error.
     let none = Pool::with_options(PoolOptions::new().providers([missing, Provider::Section]));
     let err = none.alloc(1).unwrap_err();
-    assert!(err.to_string().contains("section"), "{err}");
-    assert!(matches!(pool.alloc(0), Err(Error::InvalidOption(_))));
+    assert!(
+        matches!(&err, Error::Shm(ShmError::Unsupported { provider }) if provider == "section"),
+        "{err}"
+    );
+    assert!(matches!(
+        pool.alloc(0),
+        Err(Error::Shm(ShmError::ZeroLength { .. }))
+    ));
 }
 
 #[test]
@@ -258,7 +335,7 @@ fn memfd_errors_name_the_call_label_and_size() {
 
 #[test]
 #[cfg_attr(miri, ignore)]
-fn load_into_pool_preads_a_file_segment_into_a_memfd() {
+fn load_into_pool_preads_a_file_segment_into_a_sealed_memfd() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.bin");
     let data: Vec<u8> = (0..100_000u32)
@@ -269,6 +346,7 @@ fn load_into_pool_preads_a_file_segment_into_a_memfd() {
     let pool = memfd_pool(name);
     let seg = load_into_pool(&pool, &path, 1000, 50_000).unwrap();
     assert_eq!(seg.provider(), &Provider::Memfd);
+    assert_eq!(seg.seal_kind(), SealKind::Kernel);
     assert_eq!(&seg[..], &data[1000..51_000]);
     let mut back = vec![0u8; 50_000];
     file_of(seg.fd().unwrap())
@@ -278,10 +356,10 @@ fn load_into_pool_preads_a_file_segment_into_a_memfd() {
 
     let loader = FileLoader::open(&path, loadguard::Alignment::DEFAULT).unwrap();
     let info = SegmentInfo::new(SegmentKind::Backend, 1);
-    let tail = pool.load(&loader, 99_990, 10, &info).unwrap();
+    let tail = load_segment_into_pool(&pool, &loader, 99_990, 10, &info).unwrap();
     assert_eq!(&tail[..], &data[99_990..]);
     assert!(matches!(
-        pool.load(&loader, 99_990, 11, &info),
+        load_segment_into_pool(&pool, &loader, 99_990, 11, &info),
         Err(Error::OutOfRange {
             offset: 99_990,
             len: 11,
@@ -289,9 +367,12 @@ fn load_into_pool_preads_a_file_segment_into_a_memfd() {
             ..
         })
     ));
+    // A range error from the path form names the file.
+    let err = load_into_pool(&pool, &path, 100_000, 1).unwrap_err();
+    assert_eq!(err.path(), Some(path.as_path()));
     assert!(matches!(
         load_into_pool(&pool, &path, 0, 0),
-        Err(Error::InvalidOption(_))
+        Err(Error::Shm(ShmError::ZeroLength { .. }))
     ));
     // The loader's file is not held by the pool: only the two buffers' memfds are open.
     drop(loader);
@@ -325,34 +406,35 @@ fn buffers_are_send_and_sync_and_found_from_other_threads() {
     assert_released("lg-threads");
 }
 
-/// Runs only where `/dev/dma_heap` exists (not on this project's CI machines).
+/// Needs a `/dev/dma_heap/<heap>` this user may open (none on this project's CI machines):
+/// `cargo test -p loadguard --test shm -- --ignored dma_heap`.
 #[test]
 #[cfg_attr(miri, ignore)]
+#[ignore = "needs /dev/dma_heap (run with --ignored where one exists)"]
 fn dma_heap_buffer_when_the_device_exists() {
-    let Some(heap) = first_dma_heap() else {
-        println!("skipped: no /dev/dma_heap");
-        return;
-    };
+    let heap = first_dma_heap().expect("no heap under /dev/dma_heap");
     let pool = Pool::with_options(
         PoolOptions::new()
             .providers([Provider::DmaHeap(heap.clone())])
             .fallback(false),
     );
-    let mut buf = match pool.alloc(1 << 20) {
-        Ok(buf) => buf,
-        // Permission on the device node is a property of the machine, not a bug.
-        Err(e) if e.os_code() == Some(13) => {
-            println!("skipped: /dev/dma_heap/{heap}: {e}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
-    };
+    let mut buf = pool.alloc(1 << 20).unwrap();
     assert_eq!(buf.provider(), &Provider::DmaHeap(heap));
-    assert!(buf.fd().is_some());
     buf[..4].copy_from_slice(b"dmab");
     let f = pool.find(buf.as_ptr().wrapping_add(2), 2).unwrap();
     assert_eq!((f.id, f.offset), (buf.id(), 2));
-    assert_eq!(&buf[..4], b"dmab");
+    let sealed = buf.seal().unwrap();
+    // No kernel seal for dma-bufs: the fd stays behind the unsafe call.
+    assert_eq!(sealed.seal_kind(), SealKind::LocalViews);
+    assert!(sealed.fd().is_none());
+    // SAFETY: the fd is only checked for presence, never used.
+    assert!(unsafe { sealed.fd_unchecked() }.is_some());
+    assert_eq!(&sealed[..4], b"dmab");
+    let kept = sealed.into_pool();
+    assert!(matches!(
+        pool.dup_fd(kept),
+        Err(Error::Shm(ShmError::FdStillWritable { .. }))
+    ));
 }
 
 fn first_dma_heap() -> Option<String> {
@@ -372,14 +454,19 @@ fn first_dma_heap() -> Option<String> {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn dma_heap_missing_device_falls_back_to_memfd() {
-    if Path::new("/dev/dma_heap/system").exists() {
-        println!("skipped: /dev/dma_heap/system exists (this test checks the fallback)");
-        return;
-    }
+    let heap = "loadguard-no-such-heap";
+    assert!(!Path::new("/dev/dma_heap").join(heap).exists());
     let pool = Pool::with_options(
-        PoolOptions::new().providers([Provider::DmaHeap("system".to_owned()), Provider::Memfd]),
+        PoolOptions::new().providers([Provider::DmaHeap(heap.to_owned()), Provider::Memfd]),
     );
     let buf = pool.alloc(4096).unwrap();
     assert_eq!(buf.provider(), &Provider::Memfd);
-    assert!(buf.fd().is_some());
+    // And a name that is not a heap name is a typed error, not a path to open.
+    let err = pool
+        .alloc_from(&Provider::DmaHeap("../zero".to_owned()), 4096)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Shm(ShmError::BadHeapName { name }) if name == "../zero"),
+        "{err}"
+    );
 }

@@ -1,5 +1,5 @@
 //! fd and mapping counts return to their starting values after 100,000 memfd alloc/free cycles
-//! across 8 threads.
+//! (half of them sealed in between) across 8 threads.
 //!
 //! Alone in its own test binary (one test), so no other test opens fds or maps memory while
 //! the process-wide counts are taken. The count itself runs in a child process started with
@@ -27,8 +27,9 @@ fn maps() -> Vec<String> {
         .collect()
 }
 
-/// Each thread allocates, fills, finds and frees `cycles` buffers, keeping a few alive at a
-/// time so frees interleave with other threads' allocations and lookups.
+/// Each thread allocates, fills, finds and frees `cycles` buffers — sealing every other one,
+/// which unmaps, seals and maps it again — keeping a few alive at a time so frees interleave
+/// with other threads' allocations, seals and lookups.
 ///
 /// Every thread is joined explicitly (`pthread_join`): a scoped thread that is not may still be
 /// exiting, its stack still mapped, when the scope returns.
@@ -45,7 +46,13 @@ fn churn(pool: &Pool, cycles: usize) {
                         buf[len - 1] = 1;
                         let found = pool.find(buf.as_ptr().wrapping_add(len - 1), 1).unwrap();
                         assert_eq!((found.id, found.offset), (buf.id(), len - 1));
-                        live.push(buf);
+                        if i % 2 == 0 {
+                            let sealed = buf.seal().unwrap();
+                            assert_eq!(sealed[len - 1], 1);
+                            drop(sealed);
+                        } else {
+                            live.push(buf);
+                        }
                         if live.len() == 4 {
                             live.swap_remove(i % 4);
                         }
@@ -137,7 +144,7 @@ fn count_in_this_process() {
     assert_maps_balance(&before, "after 100k cycles");
     // And retained buffers are released by the pool's drop.
     let kept: Vec<_> = (0..100)
-        .map(|_| pool.alloc(4096).unwrap().into_pool())
+        .map(|_| pool.alloc(4096).unwrap().seal().unwrap().into_pool())
         .collect();
     assert_eq!(pool.len(), kept.len());
     assert_eq!(fd_count(), fds + 100);

@@ -1,15 +1,15 @@
-//! Pool buffers in the resource ledger: every buffer is an acquisition from its allocation to
-//! its free, with the user's call site; leaked handles are released by the pool's drop.
-//! Heap provider only, so this runs under Miri too.
+//! Pool buffers in the resource ledger, through the harness's wrappers of the shm seam: every
+//! buffer is an acquisition from its allocation to its release, with the user's call site;
+//! leaked handles are released by the pool's drop; injected faults leave nothing behind.
+//! Heap provider (except the memfd fault test), so this runs under Miri too.
 
-use loadguard::shm::{Pool, PoolOptions, Provider};
-use loadguard::testing::{Ledger, ResourceKind};
+use loadguard::shm::{Pool, PoolOptions, Provider, RealShm};
+use loadguard::testing::{Ledger, ResourceKind, TrackedShm};
 
 fn heap_pool(ledger: &Ledger) -> Pool {
-    Pool::with_options(
-        PoolOptions::new()
-            .providers([Provider::Heap])
-            .ledger(ledger.clone()),
+    Pool::with_shm(
+        TrackedShm::new(RealShm, ledger),
+        PoolOptions::new().providers([Provider::Heap]),
     )
 }
 
@@ -22,16 +22,23 @@ fn buffers_are_counted_from_alloc_to_free() {
     assert_eq!(ledger.live(ResourceKind::PoolBuffer), 2);
     let leaks = ledger.check_balanced().unwrap_err();
     let first = &leaks.0[0];
-    assert!(first.label.starts_with("heap buffer #"), "{first}");
-    assert!(first.label.ends_with("of 100 bytes"), "{first}");
+    assert_eq!(
+        first.label,
+        format!("heap buffer {} of 100 bytes", a.id()),
+        "{first}"
+    );
     assert!(
         first.site.file().ends_with("shm_ledger.rs"),
         "the user's alloc call: {first}"
     );
     drop(a);
     assert_eq!(ledger.live(ResourceKind::PoolBuffer), 1);
+    // Sealing keeps the same acquisition; dropping the sealed buffer releases it.
+    let b = b.seal().unwrap();
+    assert_eq!(ledger.live(ResourceKind::PoolBuffer), 1);
     drop(b);
     ledger.assert_balanced();
+    assert_eq!(ledger.acquired(ResourceKind::PoolBuffer), 2);
     drop(pool);
 }
 
@@ -40,8 +47,9 @@ fn a_forgotten_buffer_stays_counted_until_the_pool_drops() {
     let ledger = Ledger::new();
     let pool = heap_pool(&ledger);
     std::mem::forget(pool.alloc(64).unwrap());
-    let retained = pool.alloc(64).unwrap().into_pool();
-    assert_eq!(ledger.live(ResourceKind::PoolBuffer), 2);
+    std::mem::forget(pool.alloc(64).unwrap().lease());
+    let retained = pool.alloc(64).unwrap().seal().unwrap().into_pool();
+    assert_eq!(ledger.live(ResourceKind::PoolBuffer), 3);
     assert!(pool.retained(retained).is_some());
     drop(pool);
     ledger.assert_balanced();
@@ -52,16 +60,16 @@ fn a_forgotten_buffer_stays_counted_until_the_pool_drops() {
 #[cfg(all(target_os = "linux", not(miri)))]
 #[test]
 fn an_injected_memfd_failure_falls_back_and_leaks_nothing() {
-    use loadguard::testing::{Fault, FaultOp, FaultPlan};
+    use loadguard::testing::{Fault, FaultOp, FaultPlan, FaultyShm};
 
     const ENOMEM: i32 = 12;
     let ledger = Ledger::new();
-    let plan = FaultPlan::new().nth(FaultOp::MemfdCreate, 1, Fault::Errno(ENOMEM));
-    let options = PoolOptions::new()
-        .providers([Provider::Memfd, Provider::Heap])
-        .ledger(ledger.clone())
-        .faults(plan.clone());
-    let pool = Pool::with_options(options.clone());
+    let plan = FaultPlan::new()
+        .nth(FaultOp::MemfdCreate, 1, Fault::Errno(ENOMEM))
+        .nth(FaultOp::MemfdCreate, 3, Fault::Errno(ENOMEM));
+    let shm = || TrackedShm::new(FaultyShm::new(RealShm, plan.clone()), &ledger);
+    let options = PoolOptions::new().providers([Provider::Memfd, Provider::Heap]);
+    let pool = Pool::with_shm(shm(), options.clone());
     let first = pool.alloc(4096).unwrap();
     assert_eq!(
         first.provider(),
@@ -77,13 +85,14 @@ fn an_injected_memfd_failure_falls_back_and_leaks_nothing() {
     drop((first, second));
     ledger.assert_balanced();
 
-    let strict = Pool::with_options(options.fallback(false));
-    let _ = plan
-        .clone()
-        .nth(FaultOp::MemfdCreate, 3, Fault::Errno(ENOMEM));
+    let strict = Pool::with_shm(shm(), options.fallback(false));
     let err = strict.alloc(4096).unwrap_err();
     assert_eq!(err.op(), Some("memfd_create"), "{err}");
     assert_eq!(err.os_code(), Some(ENOMEM));
-    assert!(err.to_string().contains("len=4096"), "{err}");
+    assert!(
+        err.to_string().contains("memfd:loadguard (len=4096)"),
+        "{err}"
+    );
+    assert_eq!(plan.injected(), 2);
     ledger.assert_balanced();
 }

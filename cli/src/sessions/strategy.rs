@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use std::cell::OnceCell;
 
-use loadguard::shm::{BufferId, Pool, PoolOptions, Provider};
+use loadguard::shm::{Pool, PoolOptions, Provider, RetainedId};
 use loadguard::{LoadMode, LoadOptions, Registry};
 
 use super::measure::{self, Mem};
@@ -188,13 +188,13 @@ pub fn pool(
         .fallback(false)
         .name("sessions");
     let pool = Pool::with_options(options);
-    let id: OnceCell<BufferId> = OnceCell::new();
+    let id: OnceCell<RetainedId> = OnceCell::new();
     let size = std::fs::metadata(path)?.len();
     let open = || -> Result<PoolSession<'_>, Box<dyn std::error::Error>> {
         let id = match id.get() {
             Some(id) => *id,
             None => {
-                let buffer = loadguard::shm::load_into_pool(&pool, path, 0, size)?;
+                let buffer = loadguard::data::load_into_pool(&pool, path, 0, size)?;
                 tracing::info!(provider = %buffer.provider(), id = %buffer.id(), "file loaded into a pool buffer");
                 *id.get_or_init(|| buffer.into_pool())
             }
@@ -202,7 +202,7 @@ pub fn pool(
         Ok(PoolSession {
             bytes: pool.retained(id).unwrap_or(&[]),
             #[cfg(unix)]
-            _fd: pool.dup_fd(id)?,
+            _fd: session_fd(&pool, id)?,
             #[cfg(windows)]
             _handle: pool.dup_handle(id)?,
         })
@@ -214,6 +214,20 @@ pub fn pool(
     drop(pool);
     run.fds_after_close = measure::fds();
     Ok(run)
+}
+
+/// A session's own fd on the sealed buffer. A dma-buf's fd is not sealed by the kernel, so the
+/// pool hands it out only through its `unsafe` call.
+#[cfg(unix)]
+fn session_fd(pool: &Pool, id: RetainedId) -> loadguard::Result<Option<std::os::fd::OwnedFd>> {
+    match pool.dup_fd(id) {
+        Err(loadguard::Error::Shm(loadguard::shm::ShmError::FdStillWritable { .. })) => {
+            // SAFETY: the duplicate is only held, as a driver holds its handle, and closed
+            // when the session drops: nothing maps or writes the memory through it.
+            unsafe { pool.dup_fd_unchecked(id.id()) }
+        }
+        other => other,
+    }
 }
 
 /// A `'static` name for the report's `mode_used`.

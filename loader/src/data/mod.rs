@@ -4,14 +4,18 @@
 //! - [`MappedLoader`]: zero-copy segments of a registry session's shared mapping.
 //! - [`FileLoader`]: positional reads into aligned buffers (for when mapping is not wanted).
 //! - [`MemoryLoader`]: bytes already in memory.
+//! - [`load_into_pool`], [`load_segment_into_pool`]: a segment into a sealed
+//!   [`shm`](crate::shm) pool buffer, for a backend that wants its fd.
 
 mod file;
 mod mapped;
 mod memory;
+mod pool;
 
 pub use file::FileLoader;
 pub use mapped::MappedLoader;
 pub use memory::MemoryLoader;
+pub use pool::{load_into_pool, load_segment_into_pool};
 
 use crate::error::Result;
 use crate::segment::Segment;

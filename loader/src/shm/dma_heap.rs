@@ -7,16 +7,32 @@
 //!
 //! CPU access to a dma-buf that a device also accesses may need cache maintenance
 //! (`DMA_BUF_IOCTL_SYNC`); that belongs to the driver hand-off protocol, not to allocation.
+//!
+//! The kernel has no seals for dma-bufs. [`DmaBuf::seal`] replaces this process's writable
+//! view with a read-only one, and that is all it can do: the fd itself still maps writable,
+//! so the pool never hands it out through a safe call once the buffer is sealed.
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
 use rustix::fs::{self, Mode, OFlags};
 use rustix::ioctl::{self, Updater, opcode};
 
-use super::backing::{Backing, FdMap, Request};
-use super::memfd::map_shared;
+use super::error::ShmError;
+use super::fd_map::{FdMemory, ReadOnly};
+use super::provider::Request;
 use crate::error::{Error, Result};
 use crate::size;
+
+/// A dma-buf and its view.
+pub(crate) struct DmaBuf(pub(crate) FdMemory);
+
+impl DmaBuf {
+    /// Maps the dma-buf read-only, then drops the writable view. On failure the writable view
+    /// is kept.
+    pub(crate) fn seal(&mut self) -> Result<()> {
+        self.0.remap_read_only(ReadOnly::Shared)
+    }
+}
 
 /// `struct dma_heap_allocation_data` from `<linux/dma-heap.h>`.
 #[repr(C)]
@@ -31,13 +47,14 @@ struct AllocationData {
 const DMA_HEAP_IOCTL_ALLOC: ioctl::Opcode = opcode::read_write::<AllocationData>(b'H', 0);
 
 /// Allocates and maps `req.len` bytes from the dma heap `heap`.
-pub(crate) fn alloc(heap: &str, req: &Request<'_>) -> Result<Backing> {
+pub(crate) fn alloc(heap: &str, req: &Request<'_>) -> Result<DmaBuf> {
     let label = format!("/dev/dma_heap/{heap}");
     let len = req.len;
     if heap.is_empty() || heap.contains('/') || heap == "." || heap == ".." {
-        return Err(Error::InvalidOption(format!(
-            "dma heap name {heap:?} is not a heap name"
-        )));
+        return Err(ShmError::BadHeapName {
+            name: heap.to_owned(),
+        }
+        .into());
     }
     let fail = |op: &'static str, e: rustix::io::Errno| {
         Error::from_io(op, &label, &e.into()).with_arg("len", len)
@@ -69,8 +86,7 @@ pub(crate) fn alloc(heap: &str, req: &Request<'_>) -> Result<Backing> {
     // SAFETY: on success the ioctl installed a new dma-buf fd `raw` in our table; nothing else
     // knows it, so taking ownership here is the only owner it will ever have.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let map = map_shared(&fd, len, &label)?;
-    Ok(Backing::Fd(FdMap { map, fd }))
+    FdMemory::map_writable(fd, len, label).map(DmaBuf)
 }
 
 #[cfg(test)]
@@ -87,9 +103,11 @@ mod tests {
             target_arch = "aarch64",
             target_arch = "arm"
         ))]
-        #[allow(clippy::useless_conversion)]
-        // `Opcode` is u32 or c_ulong, by rustix backend
-        let opcode = u64::from(DMA_HEAP_IOCTL_ALLOC);
-        assert_eq!(opcode, 0xc018_4800);
+        {
+            // `Opcode` is u32 or c_ulong, by rustix backend.
+            #[allow(clippy::useless_conversion)]
+            let opcode = u64::from(DMA_HEAP_IOCTL_ALLOC);
+            assert_eq!(opcode, 0xc018_4800);
+        }
     }
 }

@@ -2,28 +2,67 @@
 //!
 //! NPU and DSP drivers take a buffer as a file descriptor (dma-buf, memfd) or a section handle
 //! instead of copying it. A [`Pool`] allocates such buffers from an ordered list of
-//! [`Provider`]s — **memfd** (Linux; sealed against shrinking, so a mapped buffer cannot be
-//! truncated under a reader), **dma-heap** (`/dev/dma_heap/<name>`), a pagefile-backed
+//! [`Provider`]s — **memfd** (Linux), **dma-heap** (`/dev/dma_heap/<name>`), a pagefile-backed
 //! **section** (Windows) and the **heap** (no fd; the portable fallback and what Miri runs) —
 //! falling back to the next one when the caller allows it, and records which one served.
+//!
+//! # Two phases: fill, then seal
+//!
+//! A buffer that another party can write is not a `&[u8]`: a write through a duplicate of its
+//! fd would change bytes under the borrow. So a buffer goes through two phases, each with its
+//! own handle type, and no safe call gives out both a Rust view of the bytes and a way to write
+//! them outside Rust:
+//!
+//! 1. [`Pool::alloc`] gives a [`SharedBuffer`]: zeroed, writable through `&mut [u8]`, and its
+//!    fd or handle is reachable only through `unsafe` calls
+//!    ([`SharedBuffer::fd_unchecked`], [`Pool::dup_fd_unchecked`]) whose `# Safety` sections
+//!    state the contract.
+//! 2. [`SharedBuffer::seal`] turns it into a [`SealedBuffer`]: read-only for good, `&[u8]` for
+//!    any number of threads, and the fd or handle to share where the OS enforces the seal —
+//!    memfd: `F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL` after the writable
+//!    mapping is gone, so `write(2)` and `mmap(PROT_WRITE)` through any fd fail with `EPERM`;
+//!    Windows section: only a `FILE_MAP_READ` handle and a read-only view remain.
+//!
+//! A device that *writes* into a buffer gets it through a [`DeviceLease`]
+//! ([`SharedBuffer::lease`]): the lease hands out the fd or handle and reaches the bytes only
+//! with volatile copies; the `unsafe` [`DeviceLease::reclaim`] turns it back into a
+//! `SharedBuffer` once the device has stopped writing.
+//!
+//! What stays `unsafe`, exactly:
+//!
+//! - **dma-bufs** have no kernel seal. Sealing one only swaps this process's writable view for
+//!   a read-only one ([`SealKind::LocalViews`]); its fd still maps writable, so
+//!   [`SealedBuffer::fd`] is `None` for it and the fd comes only from
+//!   [`SealedBuffer::fd_unchecked`] / [`Pool::dup_fd_unchecked`], whose contract is that
+//!   nothing writes through it while the buffer lives.
+//! - Any fd of a buffer in its fill phase, and a lease's reclaim, as above.
+//! - Outside the model, as for every Rust program: like `/proc/self/mem`, a path such as
+//!   `/proc/self/fd/<n>` reopens this process's own fds; writing through one reopened for
+//!   writing is beyond what Rust's borrow rules (or loadguard) can see. A *sealed* memfd
+//!   refuses those writes too.
+//!
+//! The registry maps a memfd it is asked to open only when it is sealed this way
+//! (`F_SEAL_WRITE | F_SEAL_SHRINK`); any other memfd is copied.
 //!
 //! # Ownership
 //!
 //! There is no singleton and no global switch: a pool is an ordinary value, and the backend
 //! that wants fd-backed buffers creates one and asks it explicitly.
 //!
-//! - The [`Pool`] owns every buffer's OS resources (mapping, fd or handle) in its registry: an
-//!   ordered map from start address to buffer record, so [`Pool::find`] answers "which buffer
-//!   holds `[ptr, ptr + len)`" in O(log n).
-//! - [`Pool::alloc`] hands out a [`SharedBuffer<'pool>`](SharedBuffer): the unique right to use
-//!   one buffer, borrowed from the pool. It is writable (`DerefMut`) while you hold it, readable
-//!   through `Deref<Target = [u8]>`, and exposes the fd / handle for hand-off. Dropping it
-//!   removes the buffer from the registry and then unmaps and closes it.
-//! - The borrow means no buffer can outlive its pool: the compiler rejects it. A buffer can
-//!   instead be handed back with [`SharedBuffer::into_pool`]: the pool keeps it (findable,
-//!   readable through [`Pool::retained`]) until [`Pool::release`] or the pool's drop.
+//! - The [`Pool`] owns every buffer's OS resources (mapping, fd or handle) in its table, with
+//!   a sorted index of start addresses behind a read-mostly lock, so [`Pool::find`] answers
+//!   "which buffer holds `[ptr, ptr + len)`" in O(log n) without lookups waiting for each
+//!   other.
+//! - Each handle ([`SharedBuffer`], [`SealedBuffer`], [`DeviceLease`]) is the unique right to
+//!   one buffer, borrowed from the pool, so no buffer outlives its pool: the compiler rejects
+//!   it. Dropping a handle removes the buffer from the table and then unmaps and closes it.
+//! - A sealed buffer can instead be handed back with [`SealedBuffer::into_pool`]: the pool
+//!   keeps it (findable, readable through [`Pool::retained`], its fd from [`Pool::dup_fd`])
+//!   until [`Pool::release`] or the pool's drop.
 //! - Dropping the pool releases every buffer it still holds — retained ones and even those
-//!   whose `SharedBuffer` was leaked with `mem::forget` — so nothing outlives it.
+//!   whose handle was leaked with `mem::forget` — so nothing outlives it.
+//! - Every OS call goes through the seam [`ShmOs`] ([`RealShm`] by default), so the testing
+//!   harness wraps it with a resource ledger and fault plans.
 //!
 //! ```
 //! use loadguard::shm::{Pool, PoolOptions, Provider};
@@ -31,17 +70,20 @@
 //! let pool = Pool::with_options(PoolOptions::new().providers([Provider::Memfd, Provider::Heap]));
 //! let mut buf = pool.alloc(4096)?;
 //! buf[..5].copy_from_slice(b"hello");
-//! // Which buffer holds these 4 bytes, and where? (O(log n), exact or None.)
-//! let found = pool.find(buf.as_ptr().wrapping_add(1), 4).expect("inside buf");
-//! assert_eq!((found.id, found.offset), (buf.id(), 1));
+//! let sealed = buf.seal()?;
 //! #[cfg(target_os = "linux")]
-//! assert!(buf.fd().is_some()); // served by memfd: hand `buf.fd()` to the driver
-//! drop(buf); // unregistered, unmapped, closed
+//! assert!(sealed.fd().is_some()); // a sealed memfd: hand `sealed.fd()` to the driver
+//! drop(sealed); // unregistered, unmapped, closed
 //! assert!(pool.is_empty());
 //! # Ok::<(), loadguard::Error>(())
 //! ```
 //!
-//! A buffer cannot outlive its pool — this does not compile:
+//! Loading a file segment straight into a pool buffer is the data layer's job:
+//! [`data::load_into_pool`](crate::data::load_into_pool).
+//!
+//! # What does not compile
+//!
+//! A buffer cannot outlive its pool:
 //!
 //! ```compile_fail,E0597
 //! let buf = {
@@ -50,196 +92,60 @@
 //! };
 //! ```
 //!
-//! Memory shared through an fd can be written by whoever holds the fd (the driver, another
-//! process). That is the point of the hand-off, and outside what Rust's borrow rules can see:
-//! coordinate access with the driver as its API prescribes.
+//! A buffer in its fill phase has no safe fd to write the bytes behind its `&[u8]` with
+//! (more of these, for Unix, in [`SharedBuffer::fd_unchecked`]):
 //!
-//! # Loading a segment into a pool buffer
+//! ```compile_fail,E0599
+//! use std::io::Write;
+//! let pool = loadguard::shm::Pool::new();
+//! let buf = pool.alloc(4096).unwrap();
+//! let bytes: &[u8] = &buf;
+//! let mut file = std::fs::File::from(buf.fd().unwrap().try_clone_to_owned().unwrap());
+//! file.write_all(b"changed").unwrap();
+//! assert_eq!(&bytes[..7], b"changed");
+//! ```
 //!
-//! [`Pool::load`] reads a segment from any [`DataLoader`] straight into a
-//! fresh pool buffer (for a [`FileLoader`]: one `pread` copy from the page
-//! cache, none after), and [`load_into_pool`] does it for a path. The mapped loader keeps its
-//! own zero-copy path; nothing global changes.
+//! A lease has no `&[u8]` (only volatile copies) while the device holds the fd:
+//!
+//! ```compile_fail,E0608
+//! let pool = loadguard::shm::Pool::new();
+//! let lease = pool.alloc(4096).unwrap().lease();
+//! let first = lease[0];
+//! ```
+//!
+//! and no view of the fill phase survives the seal:
+//!
+//! ```compile_fail,E0505
+//! let pool = loadguard::shm::Pool::new();
+//! let buf = pool.alloc(4096).unwrap();
+//! let old: &[u8] = &buf;
+//! let sealed = buf.seal().unwrap();
+//! assert_eq!(old[0], sealed[0]);
+//! ```
 
-mod backing;
 mod buffer;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod dma_heap;
+mod error;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod fd_map;
 mod heap;
-pub(crate) mod index;
+mod id;
+mod index;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod memfd;
+mod memory;
 mod pool;
+mod provider;
+mod seam;
+mod table;
 #[cfg(windows)]
 mod windows;
 
-use std::fmt;
-use std::path::Path;
-
-pub use buffer::SharedBuffer;
+pub use buffer::{DeviceLease, SealError, SealedBuffer, SharedBuffer};
+pub use error::ShmError;
+pub use id::{BufferId, Found, RetainedId};
+pub use memory::{Memory, SealKind};
 pub use pool::{Pool, PoolOptions};
-
-use crate::data::{DataLoader, FileLoader, SegmentInfo, SegmentKind};
-use crate::error::{Error, Result};
-use crate::size::Alignment;
-
-/// Where a buffer's memory comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Provider {
-    /// An anonymous `memfd_create` file (Linux, Android), sealed against shrinking and growing
-    /// once sized. Has an fd.
-    Memfd,
-    /// A DMA-BUF from the named heap under `/dev/dma_heap/` (e.g. `"system"`), allocated with
-    /// `DMA_HEAP_IOCTL_ALLOC` (Linux, Android). Has an fd.
-    DmaHeap(String),
-    /// Aligned heap memory. No fd; the portable fallback.
-    Heap,
-    /// A pagefile-backed section from `CreateFileMappingW(INVALID_HANDLE_VALUE, …)`
-    /// (Windows). Has a handle.
-    Section,
-}
-
-impl Provider {
-    /// A short name for logs and reports: `memfd`, `dma-heap:system`, `heap`, `section`.
-    #[must_use]
-    pub fn name(&self) -> String {
-        self.to_string()
-    }
-
-    /// The providers that work on this target, best first: memfd then heap on Linux, section
-    /// then heap on Windows, heap elsewhere and under Miri. dma-heap is never a default: which
-    /// heap suits a driver is the backend's decision.
-    #[must_use]
-    pub fn platform_default() -> Vec<Self> {
-        if cfg!(miri) {
-            // Miri stops (rather than failing the call) on memfd_create and shared mappings.
-            vec![Self::Heap]
-        } else if cfg!(any(target_os = "linux", target_os = "android")) {
-            vec![Self::Memfd, Self::Heap]
-        } else if cfg!(windows) {
-            vec![Self::Section, Self::Heap]
-        } else {
-            vec![Self::Heap]
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Memfd => f.write_str("memfd"),
-            Self::DmaHeap(heap) => write!(f, "dma-heap:{heap}"),
-            Self::Heap => f.write_str("heap"),
-            Self::Section => f.write_str("section"),
-        }
-    }
-}
-
-/// Parses the [`Display`](fmt::Display) form: `memfd`, `heap`, `section`, `dma-heap:<name>`,
-/// and `dma-heap` alone for the `system` heap — what a command line's `--into` takes.
-impl std::str::FromStr for Provider {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "memfd" => Ok(Self::Memfd),
-            "heap" => Ok(Self::Heap),
-            "section" => Ok(Self::Section),
-            "dma-heap" => Ok(Self::DmaHeap("system".to_owned())),
-            _ => match s.strip_prefix("dma-heap:") {
-                Some(heap) if !heap.is_empty() => Ok(Self::DmaHeap(heap.to_owned())),
-                _ => Err(Error::InvalidOption(format!(
-                    "unknown shm provider {s:?} (memfd, dma-heap[:<name>], heap, section)"
-                ))),
-            },
-        }
-    }
-}
-
-/// A pool-unique buffer id (never reused within one pool).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BufferId(u64);
-
-impl BufferId {
-    /// The id as a number.
-    #[must_use]
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for BufferId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// The answer of [`Pool::find`]: the buffer holding a range, and where in it the range starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Found {
-    /// The buffer that contains the whole range.
-    pub id: BufferId,
-    /// Offset of the range's first byte from the buffer's start.
-    pub offset: usize,
-    /// The buffer's length.
-    pub buffer_len: usize,
-}
-
-/// Reads `[offset, offset + len)` of the file at `path` into a new buffer of `pool` with
-/// `pread` (one copy from the page cache into the fd-backed memory, none after), for a backend
-/// that wants the segment *and* its fd. The buffer says which provider served it
-/// ([`SharedBuffer::provider`]).
-///
-/// Errors: the file's open error, [`crate::Error::OutOfRange`] when the range is not inside the
-/// file, an allocation error from the last provider tried, or a read error
-/// ([`crate::Error::Truncated`] if the file shrank meanwhile). A zero-length range is
-/// [`crate::Error::InvalidOption`]: a buffer needs at least one byte.
-#[track_caller]
-pub fn load_into_pool<'p>(
-    pool: &'p Pool,
-    path: impl AsRef<Path>,
-    offset: u64,
-    len: u64,
-) -> Result<SharedBuffer<'p>> {
-    let _site = crate::callsite::enter();
-    let path = path.as_ref();
-    let loader = FileLoader::open(path, Alignment::DEFAULT)?;
-    // Checked here too so that a range error names the file, not the pool.
-    crate::error::range_in(path, offset, len, loader.size()?)?;
-    pool.load(
-        &loader,
-        offset,
-        len,
-        &SegmentInfo::new(SegmentKind::Constant, 0),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shm_provider_names_round_trip() {
-        for p in [
-            Provider::Memfd,
-            Provider::Heap,
-            Provider::Section,
-            Provider::DmaHeap("linux,cma".to_owned()),
-        ] {
-            assert_eq!(p.name().parse::<Provider>().unwrap(), p);
-        }
-        assert_eq!(
-            "dma-heap".parse::<Provider>().unwrap(),
-            Provider::DmaHeap("system".to_owned())
-        );
-        assert!(matches!(
-            "dma-heap:".parse::<Provider>(),
-            Err(Error::InvalidOption(_))
-        ));
-        assert!(matches!(
-            "tmpfs".parse::<Provider>(),
-            Err(Error::InvalidOption(_))
-        ));
-    }
-}
+pub use provider::{Provider, Request};
+pub use seam::{RealShm, ShmOs};

@@ -1,16 +1,17 @@
-//! [`Pool`]: allocates shared buffers from an ordered list of providers and owns them all.
+//! [`Pool`]: allocates shared buffers from an ordered list of providers, through a seam, and
+//! owns them all.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::ptr::NonNull;
 
-use super::backing::{Backing, Request};
-use super::index::{InsertError, RangeIndex};
-use super::{BufferId, Found, Provider, SharedBuffer};
-use crate::data::{DataLoader, SegmentInfo};
+use super::buffer::SharedBuffer;
+use super::error::ShmError;
+use super::id::{BufferId, Found, RetainedId};
+use super::provider::{Provider, Request};
+use super::seam::{RealShm, ShmOs};
+use super::table::{Core, Phase, Record};
 use crate::error::{Error, Result};
 use crate::size::Alignment;
-use crate::sync::{AtomicU64, Mutex, Ordering, get_mut, lock};
+use crate::sync::{AtomicU64, Ordering};
 
 /// How a [`Pool`] allocates.
 #[derive(Debug, Clone)]
@@ -19,12 +20,6 @@ pub struct PoolOptions {
     fallback: bool,
     name: String,
     heap_alignment: Alignment,
-    /// Counts every buffer as a `PoolBuffer` acquisition, for leak checks in tests.
-    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-    ledger: Option<crate::testing::Ledger>,
-    /// Makes `memfd_create` fail as the plan says, for tests of fallback and error paths.
-    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-    faults: Option<crate::testing::FaultPlan>,
 }
 
 impl PoolOptions {
@@ -37,10 +32,6 @@ impl PoolOptions {
             fallback: true,
             name: "loadguard".to_owned(),
             heap_alignment: Alignment::new(4096).unwrap_or_default(),
-            #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-            ledger: None,
-            #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-            faults: None,
         }
     }
 
@@ -73,25 +64,6 @@ impl PoolOptions {
         self.heap_alignment = align;
         self
     }
-
-    /// Records every buffer the pool allocates in `ledger` (kind
-    /// [`PoolBuffer`](crate::testing::ResourceKind::PoolBuffer)) until the buffer is freed, so
-    /// a test can end with `ledger.assert_balanced()`.
-    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-    #[must_use]
-    pub fn ledger(mut self, ledger: crate::testing::Ledger) -> Self {
-        self.ledger = Some(ledger);
-        self
-    }
-
-    /// Injects `plan`'s [`MemfdCreate`](crate::testing::FaultOp::MemfdCreate) faults into the
-    /// memfd provider, before any OS resource is acquired.
-    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-    #[must_use]
-    pub fn faults(mut self, plan: crate::testing::FaultPlan) -> Self {
-        self.faults = Some(plan);
-        self
-    }
 }
 
 impl Default for PoolOptions {
@@ -100,48 +72,43 @@ impl Default for PoolOptions {
     }
 }
 
-/// A pool of shared buffers. See the [module docs](super) for the ownership model.
+/// A pool of shared buffers. See the [module docs](super) for the ownership model and the two
+/// phases of a buffer.
 ///
-/// `Send + Sync`: threads allocate, find and free concurrently through `&Pool`. One lock guards
-/// the registry; it is held only for map updates and lookups, never across an OS call.
+/// `Send + Sync`: threads allocate, find and free concurrently through `&Pool`. The buffers'
+/// table sits behind a read-mostly lock: [`find`](Self::find) and the other lookups take it
+/// shared, so concurrent lookups never wait for each other; allocation and free take it
+/// exclusively for a table update, never across an OS call.
+///
+/// ```
+/// use loadguard::shm::{Pool, PoolOptions, Provider};
+///
+/// let pool = Pool::with_options(PoolOptions::new().providers([Provider::Memfd, Provider::Heap]));
+/// let mut buf = pool.alloc(4096)?;           // fill phase: `&mut [u8]`
+/// buf[..5].copy_from_slice(b"hello");
+/// // Which buffer holds these 4 bytes, and where? (O(log n), exact or None.)
+/// let found = pool.find(buf.as_ptr().wrapping_add(1), 4).expect("inside buf");
+/// assert_eq!((found.id, found.offset), (buf.id(), 1));
+///
+/// let sealed = buf.seal()?;                  // read-only phase: `&[u8]` and the fd
+/// assert_eq!(&sealed[..5], b"hello");
+/// #[cfg(target_os = "linux")]
+/// {
+///     // A kernel-sealed memfd: its fd goes to the driver, which can only read it.
+///     let fd = sealed.fd().expect("memfd serves on Linux").try_clone_to_owned()?;
+///     let write = std::os::unix::fs::FileExt::write_at(&std::fs::File::from(fd), b"x", 0);
+///     assert_eq!(write.unwrap_err().raw_os_error(), Some(1)); // EPERM
+/// }
+/// let id = sealed.into_pool();              // the pool keeps it until release or drop
+/// assert_eq!(pool.retained(id).map(|b| &b[..5]), Some(&b"hello"[..]));
+/// drop(pool);                               // releases every buffer it still owns
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Pool {
     options: PoolOptions,
-    registry: Mutex<Registry>,
+    core: Core,
     next_id: AtomicU64,
 }
-
-/// Every buffer the pool owns, by start address (for `find`) and by id.
-#[derive(Default)]
-pub(crate) struct Registry {
-    ranges: RangeIndex<Record>,
-    starts: HashMap<BufferId, usize>,
-}
-
-/// One buffer: its OS resources and the pointer derived from them once.
-pub(crate) struct Record {
-    id: BufferId,
-    len: usize,
-    start: Start,
-    /// Handed back with [`SharedBuffer::into_pool`]: no `SharedBuffer` refers to it any more.
-    retained: bool,
-    /// Owns the memory; also read for its fd / handle (`dup_fd`, `dup_handle`).
-    backing: Backing,
-    /// The ledger's record of this buffer; declared last so it is released after the memory.
-    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-    _receipt: Option<crate::testing::Receipt>,
-}
-
-/// The start of a buffer's memory, derived once from a unique borrow at allocation.
-#[derive(Clone, Copy)]
-pub(crate) struct Start(pub(crate) NonNull<u8>);
-
-// SAFETY: `Start` is an address into memory owned by the `Backing` of the same record (heap,
-// memfd/dma-buf mapping or section view — none has thread affinity). It is only dereferenced by
-// the one `SharedBuffer` that owns the record (unique, like `&mut [u8]`) or, once retained, by
-// shared `&[u8]` borrows of the pool, which the pool's `&mut` release and drop exclude.
-unsafe impl Send for Start {}
-// SAFETY: see `Send`: sharing a `Start` shares an address, never access.
-unsafe impl Sync for Start {}
 
 impl Pool {
     /// A pool with [`PoolOptions::new`].
@@ -150,12 +117,19 @@ impl Pool {
         Self::with_options(PoolOptions::new())
     }
 
-    /// A pool allocating as `options` say.
+    /// A pool allocating as `options` say, from the real OS ([`RealShm`]).
     #[must_use]
     pub fn with_options(options: PoolOptions) -> Self {
+        Self::with_shm(RealShm, options)
+    }
+
+    /// A pool allocating through the seam `shm` — [`RealShm`] wrapped, for instance, in the
+    /// testing harness's ledger or fault plan.
+    #[must_use]
+    pub fn with_shm(shm: impl ShmOs, options: PoolOptions) -> Self {
         Self {
+            core: Core::new(Box::new(shm), &options.name),
             options,
-            registry: Mutex::new(Registry::default()),
             next_id: AtomicU64::new(1),
         }
     }
@@ -164,6 +138,12 @@ impl Pool {
     #[must_use]
     pub fn options(&self) -> &PoolOptions {
         &self.options
+    }
+
+    /// The pool's name ([`PoolOptions::name`]).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.options.name
     }
 
     /// The providers the pool tries, in order.
@@ -176,19 +156,25 @@ impl Pool {
     /// one, without fallback). [`SharedBuffer::provider`] says which served; each failure
     /// that led to a fallback is logged with `tracing` at `warn`.
     ///
-    /// Errors: [`Error::InvalidOption`] for `len == 0` or an empty provider list (no fallback
-    /// from those), otherwise the error of the last provider tried.
+    /// # Errors
+    ///
+    /// [`ShmError::ZeroLength`] for `len == 0` and [`ShmError::NoProviders`] for an empty
+    /// provider list (no fallback from those), otherwise the error of the last provider tried.
     #[track_caller]
     pub fn alloc(&self, len: usize) -> Result<SharedBuffer<'_>> {
         let _site = crate::callsite::enter();
-        check_len(len)?;
+        self.check_len(len)?;
+        let providers = self.providers();
         let tried = if self.options.fallback {
-            self.providers()
+            providers
         } else {
-            self.first_provider()?
+            providers.get(..1).unwrap_or_default()
         };
         let Some((last, before)) = tried.split_last() else {
-            return Err(Error::InvalidOption("shm pool has no providers".to_owned()));
+            return Err(ShmError::NoProviders {
+                pool: self.options.name.clone(),
+            }
+            .into());
         };
         for provider in before {
             match self.alloc_from(provider, len) {
@@ -205,136 +191,59 @@ impl Pool {
     }
 
     /// Allocates `len` zeroed bytes from `provider` only (which need not be in the pool's list).
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::ZeroLength`] for `len == 0`; otherwise the provider's failure: an OS error
+    /// naming the call (`memfd_create`, `ftruncate`, `mmap`, `open`, `CreateFileMappingW`, …),
+    /// the buffer's label, the size and the errno, or [`ShmError::Unsupported`] for a provider
+    /// this target does not have.
     #[track_caller]
     pub fn alloc_from(&self, provider: &Provider, len: usize) -> Result<SharedBuffer<'_>> {
         let _site = crate::callsite::enter();
-        check_len(len)?;
-        let req = Request {
+        self.check_len(len)?;
+        let id = BufferId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let request = Request {
+            id,
             name: &self.options.name,
             len,
             heap_alignment: self.options.heap_alignment,
         };
-        #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-        self.inject_fault(provider, len)?;
-        let mut backing = Backing::alloc(provider, &req)?;
-        let start = backing.start();
-        #[cfg(unix)]
-        let fd = backing.fd().map(|fd| std::os::fd::AsRawFd::as_raw_fd(&fd));
-        #[cfg(windows)]
-        let handle = backing
-            .handle()
-            .map(|h| std::os::windows::io::AsRawHandle::as_raw_handle(&h));
-        let id = BufferId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let record = Record {
-            id,
-            len,
-            start: Start(start),
-            retained: false,
-            backing,
-            #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-            _receipt: self.options.ledger.as_ref().map(|ledger| {
-                ledger.acquire(
-                    crate::testing::ResourceKind::PoolBuffer,
-                    format_args!("{provider} buffer {id} of {len} bytes"),
-                )
-            }),
-        };
-        let addr = start.addr().get();
-        {
-            let mut reg = lock(&self.registry);
-            // Cannot fail: the OS never hands out memory that overlaps a live buffer, and every
-            // registered buffer is live (records leave the map before their memory is freed).
-            if let Err(e) = reg.ranges.insert(addr, len, record) {
-                return Err(self.register_error(e, addr, len));
+        let memory = self.core.shm().alloc(provider, &request)?;
+        if memory.len() != len || memory.provider() != provider {
+            return Err(ShmError::Seam {
+                what: "alloc returned memory of another size or provider",
             }
-            reg.starts.insert(id, addr);
+            .into());
         }
+        let start = self.core.insert_writable(id, memory)?;
         tracing::trace!(%id, %provider, len, "shm buffer allocated");
-        Ok(SharedBuffer {
-            pool: self,
+        Ok(SharedBuffer::new(
+            &self.core,
             id,
-            start: Start(start),
+            start,
             len,
-            provider: provider.clone(),
-            #[cfg(unix)]
-            fd,
-            #[cfg(windows)]
-            handle,
-        })
-    }
-
-    /// Allocates a buffer of `len` bytes and fills it with `[offset, offset + len)` of
-    /// `loader` through [`DataLoader::load_into`] — for a
-    /// [`FileLoader`](crate::FileLoader), a `pread` straight into the fd-backed memory.
-    ///
-    /// The range is checked against the loader's size before anything is allocated.
-    #[track_caller]
-    pub fn load(
-        &self,
-        loader: &dyn DataLoader,
-        offset: u64,
-        len: u64,
-        info: &SegmentInfo,
-    ) -> Result<SharedBuffer<'_>> {
-        let _site = crate::callsite::enter();
-        let label = format!("shm:{}", self.options.name);
-        let range = crate::error::range_in(label.as_ref(), offset, len, loader.size()?)?;
-        let mut buf = self.alloc(range.len())?;
-        loader.load_into(offset, &mut buf, info)?;
-        tracing::debug!(
-            id = %buf.id(),
-            provider = %buf.provider(),
-            offset,
-            len,
-            "segment loaded into shm buffer"
-        );
-        Ok(buf)
-    }
-
-    /// Fails like `memfd_create` when the test's fault plan says so.
-    #[cfg(any(test, loom, fuzzing, feature = "testing"))]
-    fn inject_fault(&self, provider: &Provider, len: usize) -> Result<()> {
-        use crate::testing::FaultOp;
-        let Some(plan) = &self.options.faults else {
-            return Ok(());
-        };
-        if *provider != Provider::Memfd {
-            return Ok(());
-        }
-        match plan
-            .next(FaultOp::MemfdCreate)
-            .and_then(crate::testing::faults::io_error)
-        {
-            Some(err) => {
-                Err(
-                    Error::from_io("memfd_create", format!("memfd:{}", self.options.name), &err)
-                        .with_arg("len", len),
-                )
-            }
-            None => Ok(()),
-        }
+            provider.clone(),
+        ))
     }
 
     /// Which buffer contains all of `[ptr, ptr + len)`, and at what offset, in O(log n).
     ///
     /// A range that straddles two buffers, lies partly outside one, or overflows the address
-    /// space is `None`. `len == 0` asks for the buffer owning the byte at `ptr` (one past a
-    /// buffer's end is not in it). Only the address is used (`ptr.addr()`); `ptr` is never
-    /// dereferenced, so any pointer, dangling included, may be asked about.
+    /// space is `None`; so is a buffer while [`SharedBuffer::seal`] runs (it moves). `len == 0`
+    /// asks for the buffer owning the byte at `ptr` (one past a buffer's end is not in it).
+    /// Only the address is used (`ptr.addr()`); `ptr` is never dereferenced, so any pointer,
+    /// dangling included, may be asked about.
     #[must_use]
     pub fn find(&self, ptr: *const u8, len: usize) -> Option<Found> {
-        let reg = lock(&self.registry);
-        reg.ranges.find(ptr.addr(), len).map(|hit| Found {
-            id: hit.value.id,
-            offset: hit.offset,
-            buffer_len: hit.len,
-        })
+        self.core.find(ptr.addr(), len)
     }
 
-    /// Number of buffers the pool owns (handed out, retained or leaked).
+    /// Number of buffers the pool owns (handed out, leased, retained or leaked), not counting
+    /// one whose [`seal`](SharedBuffer::seal) is running.
     #[must_use]
     pub fn len(&self) -> usize {
-        lock(&self.registry).ranges.len()
+        self.core.len()
     }
 
     /// Whether the pool owns no buffer.
@@ -343,119 +252,173 @@ impl Pool {
         self.len() == 0
     }
 
-    /// The bytes of a buffer handed back with [`SharedBuffer::into_pool`]; `None` for an
-    /// unknown id or one still held by a `SharedBuffer`.
+    /// The bytes of a sealed buffer handed back with
+    /// [`SealedBuffer::into_pool`](super::SealedBuffer::into_pool); `None` for an id this pool
+    /// does not retain (already released, or another pool's).
     #[must_use]
-    pub fn retained(&self, id: BufferId) -> Option<&[u8]> {
-        let reg = lock(&self.registry);
-        let record = reg.starts.get(&id).and_then(|&s| reg.ranges.get(s))?;
-        if !record.retained {
-            return None;
-        }
-        let (start, len) = (record.start.0, record.len);
-        drop(reg);
-        // SAFETY: a retained record's memory stays mapped until `release` or `drop`, both of
-        // which take `&mut self`, so not while this `&self` borrow lives; no `SharedBuffer`
-        // refers to it any more, so nothing writes through Rust while it is shared; `start`
-        // points to `len` initialised bytes (zeroed at allocation, then filled).
-        Some(unsafe { std::slice::from_raw_parts(start.as_ptr(), len) })
-    }
-
-    /// Frees the buffer `id` that the pool holds (retained, or leaked with `mem::forget`).
-    /// Returns whether there was one. `&mut self` proves no `SharedBuffer` or
-    /// [`retained`](Self::retained) slice still borrows the pool.
-    pub fn release(&mut self, id: BufferId) -> bool {
-        let reg = get_mut(&mut self.registry);
-        let record = reg.starts.remove(&id).and_then(|s| reg.ranges.remove(s));
-        let found = record.is_some();
-        drop(record);
-        found
-    }
-
-    /// A new fd for buffer `id` (`F_DUPFD_CLOEXEC`), to hand to a driver or another process
-    /// that must outlive this pool's ownership of the buffer. `Ok(None)` for an unknown id or a
-    /// buffer without an fd (heap).
-    #[cfg(unix)]
-    pub fn dup_fd(&self, id: BufferId) -> Result<Option<std::os::fd::OwnedFd>> {
-        let reg = lock(&self.registry);
-        let Some(record) = reg.starts.get(&id).and_then(|&s| reg.ranges.get(s)) else {
-            return Ok(None);
-        };
-        let Some(fd) = record.backing.fd() else {
-            return Ok(None);
-        };
-        // Under the lock, so the record (and its fd) cannot be freed during the dup.
-        rustix::io::fcntl_dupfd_cloexec(fd, 0)
-            .map(Some)
-            .map_err(|e| {
-                Error::from_io(
-                    "fcntl(F_DUPFD_CLOEXEC)",
-                    format!("shm:{}", self.options.name),
-                    &e.into(),
-                )
-                .with_arg("id", id)
+    pub fn retained(&self, id: RetainedId) -> Option<&[u8]> {
+        let id = id.id();
+        let (start, len) = self
+            .core
+            .with_record(id, |r| {
+                (r.phase == Phase::Retained).then_some((r.start, r.len))
             })
+            .flatten()?;
+        // SAFETY: a retained record's read-only view stays mapped until `release` or `drop`,
+        // both of which take `&mut self`, so not while this `&self` borrow lives; it is sealed
+        // (nothing writes it, as `SealedBuffer`'s `Deref` argues) and no handle refers to it any
+        // more; `start` points to `len` initialised bytes.
+        Some(unsafe { std::slice::from_raw_parts(start.0.as_ptr(), len) })
     }
 
-    /// A new handle for buffer `id`'s section (`DuplicateHandle`), to hand to a driver or
-    /// another process. `Ok(None)` for an unknown id or a buffer without a handle (heap).
-    #[cfg(windows)]
-    pub fn dup_handle(&self, id: BufferId) -> Result<Option<std::os::windows::io::OwnedHandle>> {
-        let reg = lock(&self.registry);
-        let Some(record) = reg.starts.get(&id).and_then(|&s| reg.ranges.get(s)) else {
-            return Ok(None);
-        };
-        let Some(handle) = record.backing.handle() else {
-            return Ok(None);
-        };
-        // Under the lock, so the record (and its handle) cannot be freed during the duplication.
-        handle.try_clone_to_owned().map(Some).map_err(|e| {
-            Error::from_io("DuplicateHandle", format!("shm:{}", self.options.name), &e)
-                .with_arg("id", id)
+    /// Frees the buffer `id` that the pool holds (retained — pass [`RetainedId::id`] — or
+    /// leaked with `mem::forget`). Returns whether there was one. `&mut self` proves no handle
+    /// or [`retained`](Self::retained) slice still borrows the pool.
+    pub fn release(&mut self, id: BufferId) -> bool {
+        self.core.release(id)
+    }
+
+    /// A new fd (`F_DUPFD_CLOEXEC`) for the retained buffer `id`, to hand to a driver or
+    /// another process: a kernel-sealed memfd, whose every holder can only read it.
+    /// `Ok(None)` for an id this pool does not retain, or a buffer without an fd (heap).
+    /// (A buffer with a handle gives its fd itself: [`SealedBuffer::fd`](super::SealedBuffer::fd),
+    /// [`DeviceLease::fd`](super::DeviceLease::fd).)
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::FdStillWritable`] for a sealed dma-buf (see
+    /// [`dup_fd_unchecked`](Self::dup_fd_unchecked)), or the failing `fcntl(F_DUPFD_CLOEXEC)`.
+    #[cfg(unix)]
+    #[track_caller]
+    pub fn dup_fd(&self, id: RetainedId) -> Result<Option<std::os::fd::OwnedFd>> {
+        let _site = crate::callsite::enter();
+        let id = id.id();
+        self.with_fd(id, |record| {
+            match (record.phase, record.memory.seal_kind()) {
+                (Phase::Retained, Some(super::SealKind::Kernel)) => Ok(true),
+                (Phase::Retained, _) => Err(ShmError::FdStillWritable {
+                    id: id.get(),
+                    provider: record.memory.provider().to_string(),
+                }),
+                // Another pool's id that names a buffer of this one.
+                (Phase::Writable | Phase::Leased | Phase::Sealed, _) => Ok(false),
+            }
         })
     }
 
-    /// Removes the record starting at `start` — called by the record's `SharedBuffer` on drop.
-    /// The memory is released after the lock is let go.
-    pub(crate) fn free(&self, id: BufferId, start: Start) {
-        let addr = start.0.addr().get();
-        let record = {
-            let mut reg = lock(&self.registry);
-            // Only ever this buffer's own record: an id check, not just the address.
-            if reg.ranges.get(addr).is_some_and(|r| r.id == id) {
-                reg.starts.remove(&id);
-                reg.ranges.remove(addr)
-            } else {
-                None
+    /// A new fd for buffer `id` in any phase.
+    ///
+    /// # Safety
+    ///
+    /// For a buffer in its fill phase, the contract of [`SharedBuffer::fd_unchecked`]; for a
+    /// leased one, that of [`DeviceLease::reclaim`](super::DeviceLease::reclaim); for a sealed
+    /// dma-buf, that of [`SealedBuffer::fd_unchecked`](super::SealedBuffer::fd_unchecked) —
+    /// for as long as the returned fd (or anything made from it) exists, not only while the
+    /// buffer's handle does.
+    ///
+    /// # Errors
+    ///
+    /// The failing `fcntl(F_DUPFD_CLOEXEC)`.
+    #[cfg(unix)]
+    #[track_caller]
+    pub unsafe fn dup_fd_unchecked(&self, id: BufferId) -> Result<Option<std::os::fd::OwnedFd>> {
+        let _site = crate::callsite::enter();
+        self.with_fd(id, |_| Ok(true))
+    }
+
+    /// Duplicates the fd of record `id` if `allowed` says so (`Ok(false)`: as if there were
+    /// none), under the shared lock (so the record, and its fd, cannot be freed during the dup).
+    #[cfg(unix)]
+    #[track_caller]
+    fn with_fd(
+        &self,
+        id: BufferId,
+        allowed: impl FnOnce(&Record) -> Result<bool, ShmError>,
+    ) -> Result<Option<std::os::fd::OwnedFd>> {
+        let dup = self.core.with_record(id, |record| {
+            let Some(fd) = record.memory.fd() else {
+                return Ok(None);
+            };
+            if !allowed(record)? {
+                return Ok(None);
             }
-        };
-        debug_assert!(record.is_some(), "shm record of {id} missing");
-        tracing::trace!(%id, "shm buffer freed");
-        drop(record);
+            rustix::io::fcntl_dupfd_cloexec(fd, 0)
+                .map(Some)
+                .map_err(|e| {
+                    Error::from_io("fcntl(F_DUPFD_CLOEXEC)", &self.core.label, &e.into())
+                        .with_arg("id", id)
+                })
+        });
+        dup.unwrap_or(Ok(None))
     }
 
-    /// Marks the record of `id` retained — called by [`SharedBuffer::into_pool`].
-    pub(crate) fn retain(&self, id: BufferId, start: Start) {
-        let mut reg = lock(&self.registry);
-        if let Some(record) = reg.ranges.get_mut(start.0.addr().get()) {
-            debug_assert_eq!(record.id, id);
-            record.retained = true;
+    /// A new handle (`DuplicateHandle` with the same access) for the retained section `id`:
+    /// its `FILE_MAP_READ` handle, which maps read-only. `Ok(None)` for an id this pool does
+    /// not retain, or a buffer without a handle (heap).
+    ///
+    /// # Errors
+    ///
+    /// The failing `DuplicateHandle`.
+    #[cfg(windows)]
+    #[track_caller]
+    pub fn dup_handle(&self, id: RetainedId) -> Result<Option<std::os::windows::io::OwnedHandle>> {
+        let _site = crate::callsite::enter();
+        let id = id.id();
+        // Another pool's id may name a buffer of this one in another phase: as if none.
+        self.with_handle(id, |record| record.phase == Phase::Retained)
+    }
+
+    /// A new handle for buffer `id`'s section in any phase.
+    ///
+    /// # Safety
+    ///
+    /// For a buffer in its fill phase, the contract of [`SharedBuffer::handle_unchecked`];
+    /// for a leased one, that of [`DeviceLease::reclaim`](super::DeviceLease::reclaim) — for
+    /// as long as the returned handle (or anything made from it) exists.
+    ///
+    /// # Errors
+    ///
+    /// The failing `DuplicateHandle`.
+    #[cfg(windows)]
+    #[track_caller]
+    pub unsafe fn dup_handle_unchecked(
+        &self,
+        id: BufferId,
+    ) -> Result<Option<std::os::windows::io::OwnedHandle>> {
+        let _site = crate::callsite::enter();
+        self.with_handle(id, |_| true)
+    }
+
+    #[cfg(windows)]
+    #[track_caller]
+    fn with_handle(
+        &self,
+        id: BufferId,
+        allowed: impl FnOnce(&Record) -> bool,
+    ) -> Result<Option<std::os::windows::io::OwnedHandle>> {
+        let dup = self.core.with_record(id, |record| {
+            let Some(handle) = record.memory.handle() else {
+                return Ok(None);
+            };
+            if !allowed(record) {
+                return Ok(None);
+            }
+            // Under the shared lock, so the record (and its handle) cannot be freed meanwhile.
+            handle.try_clone_to_owned().map(Some).map_err(|e| {
+                Error::from_io("DuplicateHandle", &self.core.label, &e).with_arg("id", id)
+            })
+        });
+        dup.unwrap_or(Ok(None))
+    }
+
+    fn check_len(&self, len: usize) -> Result<()> {
+        if len == 0 {
+            return Err(ShmError::ZeroLength {
+                pool: self.options.name.clone(),
+            }
+            .into());
         }
-    }
-
-    fn first_provider(&self) -> Result<&[Provider]> {
-        match self.options.providers.first() {
-            Some(_) => Ok(&self.options.providers[..1]),
-            None => Err(Error::InvalidOption("shm pool has no providers".to_owned())),
-        }
-    }
-
-    fn register_error(&self, e: InsertError, addr: usize, len: usize) -> Error {
-        let err = std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            format!("address range {addr:#x}+{len} cannot be registered: {e:?}"),
-        );
-        Error::from_io("register", format!("shm:{}", self.options.name), &err).with_arg("len", len)
+        Ok(())
     }
 }
 
@@ -465,18 +428,11 @@ impl Default for Pool {
     }
 }
 
-/// Releases every buffer the pool still owns: retained ones and any whose `SharedBuffer` was
-/// leaked. (Live `SharedBuffer`s cannot exist here: they borrow the pool.) `&mut self` needs no
-/// lock.
+/// Releases every buffer the pool still owns: retained ones and any whose handle was leaked.
+/// (Live handles cannot exist here: they borrow the pool.) `&mut self` needs no lock.
 impl Drop for Pool {
     fn drop(&mut self) {
-        let reg = get_mut(&mut self.registry);
-        reg.starts.clear();
-        let mut released = 0usize;
-        for record in reg.ranges.drain() {
-            released += 1;
-            drop(record);
-        }
+        let released = self.core.release_all();
         if released > 0 {
             tracing::debug!(released, "shm pool dropped, buffers it still held released");
         }
@@ -491,15 +447,6 @@ impl fmt::Debug for Pool {
             .field("buffers", &self.len())
             .finish_non_exhaustive()
     }
-}
-
-fn check_len(len: usize) -> Result<()> {
-    if len == 0 {
-        return Err(Error::InvalidOption(
-            "a shm buffer needs at least 1 byte".to_owned(),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -536,19 +483,26 @@ mod tests {
         let mut a = pool.alloc(8).unwrap();
         a.copy_from_slice(b"retained");
         let ptr = a.as_ptr();
-        let id = a.into_pool();
+        let sealed = a.seal().unwrap();
+        assert_eq!(sealed.seal_kind(), super::super::SealKind::Private);
+        let id = sealed.into_pool();
         assert_eq!(pool.retained(id), Some(&b"retained"[..]));
-        assert_eq!(pool.find(ptr, 8).map(|f| f.id), Some(id));
+        assert_eq!(
+            pool.find(ptr, 8).map(|f| f.id),
+            Some(id.id()),
+            "heap: same address"
+        );
         let b = pool.alloc(4).unwrap();
-        assert_eq!(pool.retained(b.id()), None);
+        // Not retained (a forged id, as another pool's retained id could be): no bytes.
+        assert_eq!(pool.retained(RetainedId(b.id())), None);
         let leaked = b.id();
         std::mem::forget(b);
         assert_eq!(pool.len(), 2);
-        assert!(pool.release(id));
-        assert!(!pool.release(id));
+        assert!(pool.release(id.id()));
+        assert!(!pool.release(id.id()));
         assert_eq!(pool.len(), 1);
         assert!(pool.release(leaked));
-        let c = pool.alloc(4).unwrap().into_pool();
+        let c = pool.alloc(4).unwrap().seal().unwrap().into_pool();
         assert_eq!(pool.len(), 1);
         assert!(pool.retained(c).is_some());
         drop(pool); // releases `c`; Miri's leak check proves it.
@@ -557,9 +511,19 @@ mod tests {
     #[test]
     fn shm_pool_rejects_empty_and_reports_the_last_error() {
         let pool = heap_pool();
-        assert!(matches!(pool.alloc(0), Err(Error::InvalidOption(_))));
-        let none = Pool::with_options(PoolOptions::new().providers([]));
-        assert!(matches!(none.alloc(1), Err(Error::InvalidOption(_))));
-        assert!(matches!(none.options().clone().fallback(false).providers, ref p if p.is_empty()));
+        assert!(matches!(
+            pool.alloc(0),
+            Err(Error::Shm(ShmError::ZeroLength { pool })) if pool == "loadguard"
+        ));
+        let none = Pool::with_options(PoolOptions::new().providers([]).name("empty"));
+        assert!(matches!(
+            none.alloc(1),
+            Err(Error::Shm(ShmError::NoProviders { pool })) if pool == "empty"
+        ));
+        let strict = Pool::with_options(PoolOptions::new().providers([]).fallback(false));
+        assert!(matches!(
+            strict.alloc(1),
+            Err(Error::Shm(ShmError::NoProviders { .. }))
+        ));
     }
 }

@@ -28,11 +28,12 @@ pub enum FaultOp {
     Madvise,
     /// `mlock`.
     Mlock,
-    /// `memfd_create`, for pools given the plan with
-    /// [`PoolOptions::faults`](crate::shm::PoolOptions::faults).
+    /// `memfd_create`, for pools allocating through a [`FaultyShm`](super::FaultyShm).
     MemfdCreate,
     /// `dlsym` / `GetProcAddress`, through [`FaultyLinker`](super::FaultyLinker).
     Dlsym,
+    /// Sealing a shm buffer (any provider), through a [`FaultyShm`](super::FaultyShm).
+    ShmSeal,
     /// `dlopen` / `LoadLibraryExW`, through [`FaultyLinker`](super::FaultyLinker).
     Dlopen,
 }

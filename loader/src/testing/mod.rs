@@ -36,7 +36,9 @@ pub mod formats;
 mod ledger;
 #[cfg(feature = "testing")]
 pub mod model;
+mod shm;
 
 pub use dylib::{FaultyLinker, TrackedLinker};
 pub use faults::{Fault, FaultOp, FaultPlan, FaultyOs};
 pub use ledger::{Acquisition, Leaks, Ledger, Receipt, ResourceKind, TrackedOs};
+pub use shm::{FaultyShm, TrackedShm};
