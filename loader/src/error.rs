@@ -269,9 +269,6 @@ pub enum Error {
         /// Length of the prefaulted range.
         len: u64,
     },
-    /// A caller-supplied option is invalid.
-    #[error("invalid option: {0}")]
-    InvalidOption(String),
     /// A shared-memory pool refused a request ([`ShmError`] says which and why).
     #[error(transparent)]
     Shm(#[from] ShmError),
@@ -380,9 +377,7 @@ impl Error {
             Error::OutOfRange { .. }
             | Error::Truncated { .. }
             | Error::ShrunkUnderMapping { .. } => io::ErrorKind::UnexpectedEof,
-            Error::NotRegularFile { .. } | Error::MapRefused { .. } | Error::InvalidOption(_) => {
-                io::ErrorKind::InvalidInput
-            }
+            Error::NotRegularFile { .. } | Error::MapRefused { .. } => io::ErrorKind::InvalidInput,
             Error::Shm(err) => err.io_kind(),
             _ => io::ErrorKind::InvalidData,
         }
@@ -413,7 +408,7 @@ impl Error {
             | Self::StreamTooLong { path, .. }
             | Self::MapRefused { path }
             | Self::ShrunkUnderMapping { path, .. } => Some(path),
-            Self::InvalidOption(_) | Self::Shm(_) => None,
+            Self::Shm(_) => None,
             Self::NullSymbol { library, .. } | Self::LibraryInit { library, .. } => Some(library),
         }
     }

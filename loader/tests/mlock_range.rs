@@ -18,6 +18,10 @@ fn locked_kib() -> u64 {
         .unwrap()
 }
 
+#[cfg_attr(
+    loadguard_asan,
+    ignore = "needs a real mlock: AddressSanitizer turns mlock into a no-op"
+)]
 #[test]
 fn lock_covers_exactly_the_requested_pages_and_is_released_on_drop() {
     let dir = tempfile::tempdir().unwrap();
