@@ -15,7 +15,7 @@
 //!   the line of the caller's code that asked for it.
 //! - [`os`] is the seam every OS call goes through; [`testing`] (feature `testing`) wraps it
 //!   with a resource ledger and fault plans; [`shm`] hands fd-backed buffers to drivers;
-//!   [`dylib`] loads a vendor library's API table once; [`format`] parses safetensors, GGUF and
+//!   [`dylib`] loads a vendor library's API table once; [`format`](mod@format) parses safetensors, GGUF and
 //!   ExecuTorch headers strictly.
 //!
 //! ```

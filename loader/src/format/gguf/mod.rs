@@ -1,5 +1,5 @@
 //! GGUF v2 and v3: `GGUF`, u32 version, u64 tensor count, u64 key/value count, typed
-//! key/values ([`header`]), tensor infos ([`tensors`]), then the data section at the next
+//! key/values (`header.rs`), tensor infos (`tensors.rs`), then the data section at the next
 //! multiple of `general.alignment`.
 //!
 //! Validated as ggml's own reader (`ggml/src/gguf.cpp`) accepts files by default, and stricter
@@ -9,7 +9,7 @@
 //! of two; element counts and byte sizes fit ggml's `int64_t`; tensor data is laid out in
 //! order inside the file. v1 (32-bit counts) is rejected, as ggml rejects it. Where loadguard is
 //! stricter than ggml: bools must be 0 or 1, strings UTF-8, names free of NUL.
-//! [`ParseOptions::lenient`] relaxes the ggml-only rules (see [`tensors`]).
+//! [`ParseOptions::lenient`] relaxes the ggml-only rules (see `tensors.rs`).
 
 use std::path::Path;
 

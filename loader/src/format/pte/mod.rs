@@ -13,7 +13,7 @@
 //! 2. the flatbuffer, with the `flatbuffers` crate's verifier over exactly the program's bytes
 //!    (every table, vector and string offset inside them; depth, table count and apparent size
 //!    bounded by the program's size) — [`Rule::Flatbuffer`];
-//! 3. what the runtime then trusts ([`program`]): every segment inside the segment data,
+//! 3. what the runtime then trusts (`program.rs`): every segment inside the segment data,
 //!    constant and mutable-data offsets inside their segment (with each constant tensor's bytes),
 //!    delegate data references (inline index or segment index) in range, execution plan values,
 //!    inputs, outputs, operator, delegate and instruction indices in range, scalar types known.
