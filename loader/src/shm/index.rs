@@ -84,7 +84,9 @@ impl Hint {
         };
         let span = last - base;
         let buckets = (starts.len() / 2).max(1).next_power_of_two();
-        // The smallest shift that fits the span into `buckets` buckets.
+        // The smallest shift that fits the span into `buckets` buckets. A shift of
+        // `usize::BITS` (one bucket for a span of more than half the address space, as on
+        // 32-bit targets where buffers sit at both ends) puts every start in bucket 0.
         let shift = (0..usize::BITS)
             .find(|&shift| span.checked_shr(shift).unwrap_or(0) < buckets)
             .unwrap_or(usize::BITS);
@@ -92,8 +94,9 @@ impl Hint {
         let mut first = Vec::with_capacity(used + 1);
         let mut i = 0;
         for b in 0..used {
-            // `b << shift <= span`, so this neither overflows nor passes `last`.
-            let lo = base + (b << shift);
+            // `b << shift <= span`, so this neither overflows nor passes `last`; with
+            // `shift == usize::BITS` only `b == 0` exists, and `checked_shl` gives `None`.
+            let lo = base + b.checked_shl(shift).unwrap_or(0);
             while starts[i] < lo {
                 i += 1;
             }
@@ -207,6 +210,20 @@ mod tests {
 
     fn found(idx: &RangeIndex<usize>, addr: usize, len: usize) -> Option<(usize, usize)> {
         idx.find(addr, len).map(|h| (*h.value, h.offset))
+    }
+
+    #[test]
+    fn shm_index_handles_a_span_of_the_whole_address_space() {
+        // Two ranges at opposite ends: one bucket, shift == usize::BITS (failed on i686 with
+        // "attempt to shift left with overflow" when buffers were mapped far apart).
+        let idx = index(&[(0x1000, 16), (usize::MAX - 16, 16)]);
+        assert_eq!(found(&idx, 0x1008, 8), Some((0, 8)));
+        assert_eq!(found(&idx, usize::MAX - 16, 16), Some((1, 0)));
+        assert_eq!(found(&idx, usize::MAX / 2, 1), None);
+        let idx = index(&[(0, 1), (usize::MAX / 2 + 1, 1), (usize::MAX - 1, 1)]);
+        assert_eq!(found(&idx, usize::MAX - 1, 1), Some((2, 0)));
+        assert_eq!(found(&idx, usize::MAX / 2 + 1, 1), Some((1, 0)));
+        assert_eq!(found(&idx, 0, 1), Some((0, 0)));
     }
 
     #[test]
