@@ -361,7 +361,10 @@ impl Error {
     ///     .open("/no/such/model.bin", &loadguard::LoadOptions::new())
     ///     .unwrap_err();
     /// assert!(err.to_string().starts_with("open /no/such/model.bin failed at "));
-    /// assert!(err.chain().to_string().ends_with("(os error 2)"));
+    /// // The OS error comes last (2 on Unix, ERROR_PATH_NOT_FOUND = 3 on Windows).
+    /// assert!(err.chain().to_string().ends_with(": No such file or directory (os error 2)")
+    ///     || cfg!(windows) && err.chain().to_string().ends_with("(os error 3)"));
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// ```
     #[must_use]
     pub fn chain(&self) -> ErrorChain<'_> {
