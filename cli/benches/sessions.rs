@@ -125,14 +125,22 @@ fn grew(run: &Value, field: &str) -> f64 {
 
 fn row(n: u32, name: &str, run: &Value) {
     let us = |v: &Value| v.as_u64().map_or(f64::NAN, |ns| ns as f64 / 1000.0);
+    // A figure the run does not have (N = 1 has no sessions 2..N) prints as "-", not NaN.
+    let cell = |v: f64, digits: usize| {
+        if v.is_finite() {
+            format!("{v:.digits$}")
+        } else {
+            "-".to_owned()
+        }
+    };
     println!(
-        "{n:>3}  {name:<20} {:>8} {:>14.1} {:>16.1} {:>12.1} {:>12.1} {:>12.1} {:>10.0}",
+        "{n:>3}  {name:<20} {:>8} {:>14} {:>16} {:>12} {:>12} {:>12} {:>10}",
         run["mappings_created"],
-        us(&run["open_ns"]["median_rest"]),
-        us(&run["open_plus_touch_ns"]),
-        grew(run, "rss_anon_kib") / 1024.0,
-        grew(run, "rss_file_kib") / 1024.0,
-        grew(run, "pss_kib") / 1024.0,
-        grew(run, "page_tables_kib"),
+        cell(us(&run["open_ns"]["median_rest"]), 1),
+        cell(us(&run["open_plus_touch_ns"]), 1),
+        cell(grew(run, "rss_anon_kib") / 1024.0, 1),
+        cell(grew(run, "rss_file_kib") / 1024.0, 1),
+        cell(grew(run, "pss_kib") / 1024.0, 1),
+        cell(grew(run, "page_tables_kib"), 0),
     );
 }
