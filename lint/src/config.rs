@@ -6,7 +6,19 @@
 //!
 //! [rules.unchecked_size_cast]
 //! severity = "warning"     # error | warning | note
+//!
+//! [macros]
+//! early_exit = ["TRY_OR_BAIL", "ORT_THROW_IF"]   # also leave the function, like `return`
+//! symbol_lookup = { LOAD_SYM = 1, GET_FN = 0 }    # resolve the symbol named by this argument
 //! ```
+//!
+//! `[macros]` adds a code base's own macros to the names the analyzer knows by convention:
+//! early exits (built in: `*RETURN_IF*`, `*CHECK_OR_RETURN*`, `*_OR_RETURN`, `RETURN_ON_*`,
+//! `*RETURN_UNLESS*`, Rust's `bail!` / `ensure!` / `try!`), which `unowned_handle` follows as it
+//! follows `return`; and symbol lookups (built in: `dlsym`, `dlvsym`, `GetProcAddress`, each with
+//! the name as argument 1), which `duplicate_symbol` compares. A lookup macro's number is the
+//! index of the argument that holds the symbol's name; argument 0 is the library handle when
+//! that index is above 0, and with index 0 every use shares one implicit library.
 //!
 //! Unknown rule ids, keys and severities are errors: a typo must not silently disable nothing.
 
@@ -45,6 +57,9 @@ pub enum ConfigErrorKind {
     BadSeverity(String, String),
     /// A setting other than `enabled` / `severity`, or of the wrong type: the rule and the key.
     BadSetting(String, String),
+    /// A `[macros]` key other than `early_exit` / `symbol_lookup`, or a value of the wrong
+    /// shape: the key, and what was expected.
+    BadMacros(String, &'static str),
 }
 
 impl ConfigError {
@@ -62,7 +77,10 @@ impl fmt::Display for ConfigError {
             ConfigErrorKind::Read(_) => f.write_str("cannot read the configuration"),
             ConfigErrorKind::Toml(message) => write!(f, "invalid TOML: {}", message.trim_end()),
             ConfigErrorKind::UnknownKey(key) => {
-                write!(f, "unknown key `{key}` (expected `[rules.<id>]` tables)")
+                write!(
+                    f,
+                    "unknown key `{key}` (expected `[rules.<id>]` and `[macros]` tables)"
+                )
             }
             ConfigErrorKind::NotATable(key) => write!(f, "`{key}` must be a table"),
             ConfigErrorKind::UnknownRule(id) => {
@@ -77,6 +95,9 @@ impl fmt::Display for ConfigError {
                 f,
                 "`rules.{id}.{key}`: expected `enabled = true|false` or `severity = \"error|warning|note\"`"
             ),
+            ConfigErrorKind::BadMacros(key, expected) => {
+                write!(f, "`macros.{key}`: expected {expected}")
+            }
         }
     }
 }
@@ -97,11 +118,23 @@ struct RuleSettings {
     severity: Option<Severity>,
 }
 
-/// Which rules run, and at what severity.
+/// A code base's own macros (`[macros]`), on top of the built-in names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Macros {
+    early_exit: Vec<String>,
+    /// Macro name → index of the argument that holds the symbol's name.
+    symbol_lookup: Vec<(String, usize)>,
+}
+
+/// The most arguments a symbol-lookup macro's name index may skip: a larger number is a typo.
+const MAX_SYMBOL_ARG: i64 = 16;
+
+/// Which rules run, at what severity, and which of a code base's macros exit or look up symbols.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Config {
     rules: HashMap<&'static str, RuleSettings>,
     only: Option<Vec<&'static str>>,
+    macros: Macros,
 }
 
 impl Config {
@@ -115,6 +148,10 @@ impl Config {
         })?;
         let mut config = Config::default();
         for (key, value) in &table {
+            if key == "macros" {
+                config.macros = Macros::from_toml(value)?;
+                continue;
+            }
             if key != "rules" {
                 return Err(ConfigError::new(ConfigErrorKind::UnknownKey(key.clone())));
             }
@@ -196,6 +233,36 @@ impl Config {
                 .unwrap_or(true)
     }
 
+    /// Whether a call or macro named `name` leaves the function: a built-in early-exit name
+    /// (see [`crate::known::is_exit_macro_name`]) or one listed in `macros.early_exit`.
+    #[must_use]
+    pub fn is_exit_macro(&self, name: &str) -> bool {
+        crate::known::is_exit_macro_name(name) || self.is_configured_exit(name)
+    }
+
+    /// Whether `name` is listed in `macros.early_exit` (the front-ends know the built-in names).
+    pub(crate) fn is_configured_exit(&self, name: &str) -> bool {
+        self.macros.early_exit.iter().any(|m| m == name)
+    }
+
+    /// Whether any macro is listed in `macros.early_exit`.
+    pub(crate) fn has_configured_exits(&self) -> bool {
+        !self.macros.early_exit.is_empty()
+    }
+
+    /// For a symbol-resolving call or macro, the index of the argument naming the symbol:
+    /// `dlsym`, `dlvsym`, `GetProcAddress` (1), or a macro listed in `macros.symbol_lookup`.
+    #[must_use]
+    pub fn symbol_lookup(&self, name: &str) -> Option<usize> {
+        crate::known::symbol_lookup(name).or_else(|| {
+            self.macros
+                .symbol_lookup
+                .iter()
+                .find(|(m, _)| m == name)
+                .map(|&(_, at)| at)
+        })
+    }
+
     /// The severity a rule's findings are reported with.
     #[must_use]
     pub fn severity(&self, rule: &Rule) -> Severity {
@@ -204,6 +271,68 @@ impl Config {
             .and_then(|s| s.severity)
             .unwrap_or(rule.default_severity)
     }
+}
+
+impl Macros {
+    fn from_toml(value: &toml::Value) -> Result<Macros, ConfigError> {
+        let bad = |key: &str, expected| {
+            ConfigError::new(ConfigErrorKind::BadMacros(key.to_owned(), expected))
+        };
+        let toml::Value::Table(table) = value else {
+            return Err(ConfigError::new(ConfigErrorKind::NotATable(
+                "macros".to_owned(),
+            )));
+        };
+        let mut macros = Macros::default();
+        for (key, value) in table {
+            match key.as_str() {
+                "early_exit" => {
+                    const EXPECTED: &str = "an array of macro names, e.g. `[\"TRY_OR_BAIL\"]`";
+                    let toml::Value::Array(names) = value else {
+                        return Err(bad(key, EXPECTED));
+                    };
+                    for name in names {
+                        match name.as_str() {
+                            Some(name) if is_identifier(name) => {
+                                macros.early_exit.push(name.to_owned());
+                            }
+                            _ => return Err(bad(key, EXPECTED)),
+                        }
+                    }
+                }
+                "symbol_lookup" => {
+                    const EXPECTED: &str = "a table of macro name = index of the argument naming \
+                         the symbol (0 to 16), e.g. `{ LOAD_SYM = 1 }`";
+                    let toml::Value::Table(entries) = value else {
+                        return Err(bad(key, EXPECTED));
+                    };
+                    for (name, at) in entries {
+                        let at = at
+                            .as_integer()
+                            .filter(|at| (0..=MAX_SYMBOL_ARG).contains(at))
+                            .and_then(|at| usize::try_from(at).ok());
+                        match at {
+                            Some(at) if is_identifier(name) => {
+                                macros.symbol_lookup.push((name.clone(), at));
+                            }
+                            _ => return Err(bad(&format!("symbol_lookup.{name}"), EXPECTED)),
+                        }
+                    }
+                }
+                _ => return Err(bad(key, "`early_exit` or `symbol_lookup`")),
+            }
+        }
+        Ok(macros)
+    }
+}
+
+/// A C or Rust identifier (what a macro name can be).
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 fn known(id: &str) -> Result<&'static Rule, ConfigError> {

@@ -51,7 +51,7 @@ pub enum Kind {
     /// A statement list (function body, branch, loop body). Flag [`UNSAFE`] for `unsafe {}`.
     Block,
     /// `let x: T = init` / `T x = init;`: `name` is the bound variable, `ty` the declared
-    /// type; children: `[init]` when there is one. Flags [`MUT`], [`NO_INIT`], [`DIRECT_INIT`].
+    /// type; children: `[init]` when there is one. Flags [`MUT`], [`NO_INIT`], [`STATIC`].
     Let,
     /// `target = value` (flag [`COMPOUND`] for `+=` …): children `[target, value]`.
     Assign,
@@ -333,6 +333,24 @@ impl<'t> Unit<'t> {
         let start = s.start as usize;
         let end = start + s.len as usize;
         self.text.get(start..end).unwrap_or("")
+    }
+
+    /// Turns every call and macro invocation whose name `is_exit` accepts into a
+    /// [`Kind::Exit`]: a code base's own early-exit macros (`[macros] early_exit`), which the
+    /// front-ends cannot know by name.
+    pub fn mark_exits(&mut self, is_exit: impl Fn(&str) -> bool) {
+        let text = self.text;
+        for node in &mut self.nodes {
+            if matches!(node.kind, Kind::Call | Kind::Macro) {
+                let start = node.name.start as usize;
+                let name = text
+                    .get(start..start + node.name.len as usize)
+                    .unwrap_or("");
+                if is_exit(name) {
+                    node.kind = Kind::Exit;
+                }
+            }
+        }
     }
 
     /// The node `id`.

@@ -133,7 +133,10 @@ pub struct Lowered<'t> {
 /// [`on_analysis_stack`]). Returns the findings and the notes on regions that were skipped.
 #[must_use]
 pub fn analyze_group(files: &[(String, String)], config: &Config) -> (Vec<Finding>, Vec<String>) {
-    let lowered: Vec<Lowered<'_>> = files.iter().map(|(p, t)| lower_file(p, t)).collect();
+    let lowered: Vec<Lowered<'_>> = files
+        .iter()
+        .map(|(p, t)| lower_file(p, t, config))
+        .collect();
     let summary = summarize(&lowered);
     let mut findings = Vec::new();
     let mut notes = Vec::new();
@@ -158,10 +161,11 @@ pub fn summarize(lowered: &[Lowered<'_>]) -> Summary {
     summary
 }
 
-/// Lowers one file (the language from `path`'s extension); a panic in a front-end becomes an
-/// `internal_error` for that file. Needs a large stack (see [`on_analysis_stack`]).
+/// Lowers one file (the language from `path`'s extension), with the early-exit macros that
+/// `config` adds marked as exits; a panic in a front-end becomes an `internal_error` for that
+/// file. Needs a large stack (see [`on_analysis_stack`]).
 #[must_use]
-pub fn lower_file<'t>(path: &'t str, text: &'t str) -> Lowered<'t> {
+pub fn lower_file<'t>(path: &'t str, text: &'t str, config: &Config) -> Lowered<'t> {
     let index = LineIndex::new(text);
     let language = front::language_of(std::path::Path::new(path)).unwrap_or(Language::Rust);
     let unit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match language {
@@ -174,13 +178,18 @@ pub fn lower_file<'t>(path: &'t str, text: &'t str) -> Lowered<'t> {
         // thread's span table, which otherwise grows with every file parsed on this thread.
         proc_macro2::extra::invalidate_current_thread_spans();
     }
-    let unit = unit.unwrap_or_else(|_| {
+    let mut unit = unit.unwrap_or_else(|_| {
         Err(ParseFailure {
             line: 0,
             column: 0,
             message: String::new(),
         })
     });
+    if let Ok(unit) = &mut unit
+        && config.has_configured_exits()
+    {
+        unit.mark_exits(|name| config.is_configured_exit(name));
+    }
     Lowered {
         path,
         text,
@@ -228,7 +237,11 @@ fn check_unit(
     summary: &Summary,
     config: &Config,
 ) -> (Vec<Finding>, Vec<String>) {
-    let cx = Cx { unit, summary };
+    let cx = Cx {
+        unit,
+        summary,
+        config,
+    };
     let directives = suppress::directives(l.text);
     let suppressions = suppress::Suppressions::new(&l.index, &directives, &unit.extents);
     let mut findings = Vec::new();

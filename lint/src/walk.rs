@@ -213,7 +213,7 @@ pub fn analyze_under(files: &[PathBuf], roots: &[PathBuf], config: &Config) -> R
                 Err(e) => run.io_errors.push(e),
             }
         }
-        let lowered = par_map(&ok, |(p, t)| crate::lower_file(p, t));
+        let lowered = par_map(&ok, |(p, t)| crate::lower_file(p, t, config));
         let summary = crate::summarize(&lowered);
         let checked = par_map(&lowered, |l| crate::check_file(l, &summary, config));
         for (mut findings, mut notes) in checked {

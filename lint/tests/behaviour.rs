@@ -84,6 +84,102 @@ fn config_rejects_unknown_rules_keys_and_severities() {
     assert!(Config::from_toml("not toml [").is_err());
 }
 
+fn rules_at(path: &str, text: &str, config: &Config) -> Vec<(usize, &'static str)> {
+    analyze_source(path, text, config)
+        .into_iter()
+        .map(|f| (f.line, f.rule))
+        .collect()
+}
+
+const OWN_EXIT_CPP: &str = "int load(const char* path) {\n    int fd = open(path, O_RDONLY);\n    if (fd < 0) return -1;\n    TRY_OR_BAIL(check_header(fd));\n    close(fd);\n    return 0;\n}\n";
+
+const OWN_EXIT_RS: &str = "fn load(path: &CStr) -> Result<(), Error> {\n    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };\n    if fd < 0 {\n        return Err(Error::last_os_error());\n    }\n    or_bail!(check_header(fd));\n    unsafe { libc::close(fd) };\n    Ok(())\n}\n";
+
+#[test]
+fn config_adds_early_exit_macros_in_both_languages() {
+    let config =
+        Config::from_toml("[macros]\nearly_exit = [\"TRY_OR_BAIL\", \"or_bail\"]\n").unwrap();
+    // Unknown by name, the macro is an ordinary call: the fd is closed on every path seen.
+    assert_eq!(rules_at("t.cpp", OWN_EXIT_CPP, &Config::default()), vec![]);
+    assert_eq!(
+        rules_at("t.cpp", OWN_EXIT_CPP, &config),
+        vec![(4, "unowned_handle")]
+    );
+    assert_eq!(rules_at("t.rs", OWN_EXIT_RS, &Config::default()), vec![]);
+    assert_eq!(
+        rules_at("t.rs", OWN_EXIT_RS, &config),
+        vec![(6, "unowned_handle")]
+    );
+    assert!(config.is_exit_macro("TRY_OR_BAIL") && config.is_exit_macro("ORT_RETURN_IF_ERROR"));
+    assert!(!Config::default().is_exit_macro("TRY_OR_BAIL"));
+}
+
+const OWN_LOOKUP_CPP: &str = "void bind(Api* api, void* h) {\n    api->open = (open_fn) LOAD_SYM(h, \"model_open\");\n    api->close = (close_fn) LOAD_SYM(h, \"model_open\");\n    api->run = (run_fn) GET_FN(\"model_run\");\n    api->stop = (run_fn) GET_FN(\"model_run\");\n}\n";
+
+#[test]
+fn config_adds_symbol_lookup_macros() {
+    assert_eq!(
+        rules_at("t.cpp", OWN_LOOKUP_CPP, &Config::default()),
+        vec![]
+    );
+    let config =
+        Config::from_toml("[macros]\nsymbol_lookup = { LOAD_SYM = 1, GET_FN = 0 }\n").unwrap();
+    assert_eq!(
+        rules_at("t.cpp", OWN_LOOKUP_CPP, &config),
+        vec![(3, "duplicate_symbol"), (5, "duplicate_symbol")]
+    );
+    assert_eq!(config.symbol_lookup("GET_FN"), Some(0));
+    assert_eq!(config.symbol_lookup("dlsym"), Some(1));
+    // Another library handle is another symbol table.
+    let two_libs = OWN_LOOKUP_CPP.replace(
+        "LOAD_SYM(h, \"model_open\");\n    api->run",
+        "LOAD_SYM(g, \"model_open\");\n    api->run",
+    );
+    assert_eq!(
+        rules_at("t.cpp", &two_libs, &config),
+        vec![(5, "duplicate_symbol")]
+    );
+}
+
+#[test]
+fn config_rejects_malformed_macros() {
+    for (text, key) in [
+        ("[macros]\nearly_exit = \"TRY\"\n", "early_exit"),
+        ("[macros]\nearly_exit = [1]\n", "early_exit"),
+        ("[macros]\nearly_exit = [\"TRY OR\"]\n", "early_exit"),
+        ("[macros]\nsymbol_lookup = [\"LOAD\"]\n", "symbol_lookup"),
+        (
+            "[macros]\nsymbol_lookup = { LOAD = 99 }\n",
+            "symbol_lookup.LOAD",
+        ),
+        (
+            "[macros]\nsymbol_lookup = { LOAD = -1 }\n",
+            "symbol_lookup.LOAD",
+        ),
+        (
+            "[macros]\nsymbol_lookup = { LOAD = \"1\" }\n",
+            "symbol_lookup.LOAD",
+        ),
+        ("[macros]\nearly_exits = [\"TRY\"]\n", "early_exits"),
+    ] {
+        let e = Config::from_toml(text).unwrap_err();
+        assert!(
+            matches!(&e.kind, ConfigErrorKind::BadMacros(k, _) if k == key),
+            "{text:?}: {e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("`macros.{key}`: expected ")),
+            "{e}"
+        );
+    }
+    let e = Config::from_toml("macros = 1\n").unwrap_err();
+    assert!(
+        matches!(&e.kind, ConfigErrorKind::NotATable(k) if k == "macros"),
+        "{e:?}"
+    );
+}
+
 #[test]
 fn restrict_to_runs_only_the_named_rules() {
     let mut config = Config::default();

@@ -9,8 +9,7 @@
 use std::collections::HashMap;
 
 use crate::finding::Severity;
-use crate::ir::{Kind, Unit};
-use crate::known;
+use crate::ir::Kind;
 use crate::rules::{Cx, Example, Hit, Rule};
 
 /// The rule.
@@ -44,7 +43,7 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
     for (fi, f) in unit.functions.iter().enumerate() {
         let scope = f.owner.clone().unwrap_or_else(|| format!("fn#{fi}"));
         for i in unit.descendants(f.body) {
-            let Some((lib, sym)) = resolution(unit, i) else {
+            let Some((lib, sym)) = resolution(cx, i) else {
                 continue;
             };
             let cfg = format!("{} {}", f.cfg, unit.cfg_of(i));
@@ -69,7 +68,8 @@ fn normalize(text: &str) -> String {
 }
 
 /// `(library text, symbol)` when node `i` resolves a symbol.
-fn resolution(unit: &Unit<'_>, i: u32) -> Option<(String, String)> {
+fn resolution(cx: &Cx<'_, '_>, i: u32) -> Option<(String, String)> {
+    let unit = cx.unit;
     let n = unit.node(i);
     match n.kind {
         Kind::Method if matches!(unit.name(i), "get" | "get_unchecked") => {
@@ -88,15 +88,20 @@ fn resolution(unit: &Unit<'_>, i: u32) -> Option<(String, String)> {
             }
             Some((unit.src(recv).to_owned(), symbol_text(unit.name(arg))))
         }
-        Kind::Call => {
-            let at = known::symbol_lookup(unit.name(i))?;
+        Kind::Call | Kind::Macro => {
+            let at = cx.config.symbol_lookup(unit.name(i))?;
             let args: Vec<u32> = unit.children(i).collect();
-            let lib = *args.first()?;
             let name_arg = *args.get(at)?;
+            // With the name as argument 0 (a configured macro), the library is implicit.
+            let lib = if at == 0 {
+                String::new()
+            } else {
+                unit.src(*args.first()?).to_owned()
+            };
             let s = unit
                 .subtree(name_arg)
                 .find(|&k| unit.node(k).kind == Kind::Str)?;
-            Some((unit.src(lib).to_owned(), symbol_text(unit.name(s))))
+            Some((lib, symbol_text(unit.name(s))))
         }
         _ => None,
     }

@@ -58,6 +58,8 @@ pub struct Cx<'u, 't> {
     pub unit: &'u Unit<'t>,
     /// Facts from every file of the crate or directory.
     pub summary: &'u Summary,
+    /// The run's configuration (the code base's own macros).
+    pub config: &'u crate::config::Config,
 }
 
 /// A place a rule flags, before suppressions and configuration are applied.
