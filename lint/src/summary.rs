@@ -113,8 +113,11 @@ impl Summary {
                 let n = unit.node(i);
                 match n.kind {
                     Kind::Call | Kind::Macro | Kind::Method => known::reads_os_error(unit.name(i)),
+                    // `errno = EINVAL;` sets the error for the caller: a write, not a read.
                     Kind::Path => {
-                        unit.lang == crate::ir::Lang::Cpp && known::is_errno_ident(unit.name(i))
+                        unit.lang == crate::ir::Lang::Cpp
+                            && known::is_errno_ident(unit.name(i))
+                            && !is_assign_target(unit, i)
                     }
                     _ => false,
                 }
@@ -206,4 +209,10 @@ fn owns_resource_field(name: &str, ty: &STy) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether node `i` is the left-hand side of an assignment.
+fn is_assign_target(unit: &Unit<'_>, i: u32) -> bool {
+    let parent = unit.parent(i);
+    parent != i && unit.node(parent).kind == Kind::Assign && unit.child(parent, 0) == Some(i)
 }

@@ -6,7 +6,10 @@
 //! dominance) is a cleanup call (`close`, `CloseHandle`, `munmap`, `free`, …) or a print / log
 //! (`tracing::warn!`, `eprintln!`, `fprintf`, `LOG(..)`), with an OS call before that. When the
 //! nearest call is the OS call itself (in a `let`, or in the condition around the read) the
-//! read is right: nothing ran in between.
+//! read is right: nothing ran in between. So it is when the nearest call is one of the code
+//! base's own functions that runs before the `if` branch holding the read (in its condition, or
+//! earlier): a wrapper that failed and set the OS error itself (`p = sdsnew(..); if (!p)
+//! perror(..)`).
 
 use crate::finding::Severity;
 use crate::ir::{Kind, Lang};
@@ -57,6 +60,9 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
             {
                 continue;
             }
+            // The nearest `if` around the read: a wrapper whose failure it tests may have set
+            // the OS error itself.
+            let around = unit.ancestors(r).find(|&a| unit.node(a).kind == Kind::If);
             // The calls that run before the read on every path, nearest first.
             let mut clobber: Option<u32> = None;
             let mut k = r;
@@ -74,9 +80,17 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
                 let name = unit.name(k);
                 let cleanup = kn.kind == Kind::Call && known::is_release(name);
                 let log = kn.kind != Kind::Method && known::is_print_or_log(name);
+                // The nearest call is one of the code base's own functions, tested by the `if`
+                // around the read (`if (gguf_append(..) == 0) perror(..)`, `p = sdsnew(..);
+                // if (!p) perror(..)`): a wrapper that failed and set the OS error itself.
+                let tested_wrapper = kn.kind == Kind::Call
+                    && !cleanup
+                    && !log
+                    && !is_os_call(unit, k)
+                    && around.is_some_and(|i| tests_failure_of(unit, i, k, r));
                 match clobber {
                     None if cleanup || log => clobber = Some(k),
-                    None if is_os_call(unit, k) => break,
+                    None if is_os_call(unit, k) || tested_wrapper => break,
                     Some(c) if is_os_call(unit, k) && !known::is_release(name) => {
                         let clobberer = if unit.node(c).kind == Kind::Macro {
                             format!("{}!", unit.name(c))
@@ -99,4 +113,51 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
             }
         }
     }
+}
+
+/// Whether the `if` node `i`, whose branch holds the read `r`, tests the failure of call `k`:
+/// `k` is its whole condition, negated (`!f(..)`), or compared with a literal or a constant
+/// (`f(..) == 0`, `f(..) == NULL`), or `k` runs before the `if` as the value of a binding or
+/// assignment (`p = f(..); if (!p)`). A call compared with another value (`n !=
+/// s.size()`) is not a failure test, nor a call inside the branch before the read.
+fn tests_failure_of(unit: &crate::ir::Unit<'_>, i: u32, k: u32, r: u32) -> bool {
+    use crate::ir::Op;
+    let Some(cond) = unit.child(i, 0) else {
+        return false;
+    };
+    if unit.contains(cond, r) {
+        return false;
+    }
+    if k == cond {
+        return true;
+    }
+    let parent = unit.parent(k);
+    let pn = unit.node(parent);
+    if unit.contains(cond, k) {
+        let constant = |o: u32| {
+            let n = unit.node(o);
+            n.kind == Kind::Lit
+                || n.kind == Kind::Path
+                    && unit
+                        .name(o)
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                || n.kind == Kind::Path && unit.name(o) == "nullptr"
+        };
+        return match (pn.kind, pn.op) {
+            (Kind::Unary, Op::Not) => true,
+            (Kind::Binary, Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge) => unit
+                .children(parent)
+                .find(|&o| o != k)
+                .is_some_and(constant),
+            _ => false,
+        };
+    }
+    // Before the `if`: the value of a binding or assignment.
+    k < i
+        && match pn.kind {
+            Kind::Let => true,
+            Kind::Assign => unit.child(parent, 1) == Some(k),
+            _ => false,
+        }
 }
