@@ -23,7 +23,8 @@ pub struct Args {
     /// Run only these rules (comma-separated rule ids).
     #[arg(long, value_delimiter = ',')]
     rules: Option<Vec<String>>,
-    /// Per-rule configuration (default: `./loadguard.toml` when present).
+    /// Per-rule settings and the code base's own early-exit and symbol-lookup macros (default:
+    /// `./loadguard.toml` when present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Print what a rule flags, why, and how to fix it, with examples, then exit.

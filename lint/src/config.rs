@@ -1,4 +1,4 @@
-//! Per-rule configuration from `loadguard.toml`.
+//! Per-rule configuration and a code base's own macros, from `loadguard.toml`.
 //!
 //! ```toml
 //! [rules.map_linear_scan]
