@@ -233,13 +233,6 @@ impl Config {
                 .unwrap_or(true)
     }
 
-    /// Whether a call or macro named `name` leaves the function: a built-in early-exit name
-    /// (see [`crate::known::is_exit_macro_name`]) or one listed in `macros.early_exit`.
-    #[must_use]
-    pub fn is_exit_macro(&self, name: &str) -> bool {
-        crate::known::is_exit_macro_name(name) || self.is_configured_exit(name)
-    }
-
     /// Whether `name` is listed in `macros.early_exit` (the front-ends know the built-in names).
     pub(crate) fn is_configured_exit(&self, name: &str) -> bool {
         self.macros.early_exit.iter().any(|m| m == name)

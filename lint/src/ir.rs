@@ -339,16 +339,10 @@ impl<'t> Unit<'t> {
     /// [`Kind::Exit`]: a code base's own early-exit macros (`[macros] early_exit`), which the
     /// front-ends cannot know by name.
     pub fn mark_exits(&mut self, is_exit: impl Fn(&str) -> bool) {
-        let text = self.text;
-        for node in &mut self.nodes {
-            if matches!(node.kind, Kind::Call | Kind::Macro) {
-                let start = node.name.start as usize;
-                let name = text
-                    .get(start..start + node.name.len as usize)
-                    .unwrap_or("");
-                if is_exit(name) {
-                    node.kind = Kind::Exit;
-                }
+        for i in 0..self.nodes.len() {
+            let node = self.nodes[i];
+            if matches!(node.kind, Kind::Call | Kind::Macro) && is_exit(self.sym(node.name)) {
+                self.nodes[i].kind = Kind::Exit;
             }
         }
     }
