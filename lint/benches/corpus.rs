@@ -6,7 +6,8 @@
 //! and findings per rule (with `LOADGUARD_BENCH_FINDINGS=FILE` every finding as JSON lines, for
 //! the review in `lint/README.md`); then throughput for Rust and for C/C++ measured in
 //! interleaved rounds (R C, C R, …), with the median; then the time for one generated file of
-//! 1, 5 and 50 MB per language, with its cost per MB. `LOADGUARD_BENCH_ROOT` adds a Rust tree
+//! 1, 5 and 50 MB per language, and of broken C++ that tree-sitter recovers from in quadratic
+//! time without the parse budget, with its cost per MB. `LOADGUARD_BENCH_ROOT` adds a Rust tree
 //! (for example `~/.cargo/registry/src`) to the throughput set. Nothing is asserted: the
 //! numbers depend on the machine.
 
@@ -83,7 +84,7 @@ fn main() {
     if let Some(extra) = std::env::var_os("LOADGUARD_BENCH_ROOT") {
         rust_dirs.push(PathBuf::from(extra));
     }
-    // `LOADGUARD_BENCH_SKIP=throughput,scale` leaves parts out.
+    // `LOADGUARD_BENCH_SKIP=throughput,scale,broken` leaves parts out.
     let skip = std::env::var("LOADGUARD_BENCH_SKIP").unwrap_or_default();
     if !skip.contains("throughput") {
         throughput(&rust_dirs, &cpp_dirs, &config);
@@ -166,8 +167,18 @@ fn throughput(rust: &[PathBuf], cpp: &[PathBuf], config: &Config) {
 fn scale(config: &Config) {
     const RUST_FN: &str = "fn load_N(path: &CStr, header: &Header) -> io::Result<usize> {\n    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };\n    if fd < 0 {\n        return Err(io::Error::last_os_error());\n    }\n    let len = file_len(fd)?;\n    let n = header.data_offset as usize + len as usize;\n    unsafe { libc::close(fd) };\n    Ok(n)\n}\n\n";
     const CPP_FN: &str = "int load_N(const char* path, std::vector<char>& out) {\n    int fd = open(path, O_RDONLY);\n    if (fd < 0) return -1;\n    struct stat st;\n    if (fstat(fd, &st) != 0) { close(fd); return -1; }\n    out.resize((size_t) st.st_size);\n    close(fd);\n    return 0;\n}\n\n";
+    // Broken C++ whose error recovery tree-sitter does in quadratic time (16 KiB of it took
+    // 10 s before the parse budget): what the budget keeps linear.
+    const BROKEN_CPP: &str = "a = )a = )a = )a = )a = )a = )a = )a = )a = )a = )a = )a = )\n";
     println!("\ncost against input size (one file, one thread)");
-    for (label, template) in [("scale.rs", RUST_FN), ("scale.cpp", CPP_FN)] {
+    let broken = !std::env::var("LOADGUARD_BENCH_SKIP")
+        .unwrap_or_default()
+        .contains("broken");
+    let mut sets = vec![("scale.rs", RUST_FN), ("scale.cpp", CPP_FN)];
+    if broken {
+        sets.push(("broken.cpp", BROKEN_CPP));
+    }
+    for (label, template) in sets {
         for mb in [1usize, 5, 50] {
             let mut text = String::with_capacity(mb << 20);
             let mut i = 0usize;

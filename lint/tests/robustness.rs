@@ -249,3 +249,71 @@ fn a_body_that_is_one_acquire_call_terminates() {
         &Config::default(),
     );
 }
+
+/// C++ whose error recovery tree-sitter does in quadratic time (`a = )` repeated: 16 KiB took
+/// 10 s, 32 KiB 68 s) is parsed under a work budget: the file runs out, is parsed again in
+/// pieces, the junk pieces are skipped and reported, and the functions on either side are still
+/// analyzed (the three before it are more than a piece's 256-byte floor, so they get a piece of
+/// their own). Without the budget this input would take minutes and give no note.
+#[test]
+fn quadratic_error_recovery_is_cut_off_and_the_code_around_it_analyzed() {
+    let leak = |name: &str| {
+        format!(
+            "int {name}(const char* path) {{\n    int fd = open(path, O_RDONLY);\n    if (fd < 0) return -1;\n    struct stat st;\n    if (fstat(fd, &st) != 0) return -1;\n    close(fd);\n    return 0;\n}}\n"
+        )
+    };
+    let junk = format!("{}\n", "a = )".repeat(820)).repeat(16);
+    let before = ["first", "second", "third"].map(leak).concat();
+    let text = format!("{before}{junk}}}\n{}", leak("after"));
+    assert!(text.len() > 64 << 10, "{}", text.len());
+    let files = [("junk.cpp".to_owned(), text.clone())];
+    let (findings, notes) = loadguard_lint::on_analysis_stack(|| {
+        loadguard_lint::analyze_group(&files, &Config::default())
+    });
+    let lines: Vec<(&str, usize)> = findings.iter().map(|f| (f.rule, f.line)).collect();
+    let after = text
+        .lines()
+        .position(|l| l.starts_with("int after"))
+        .unwrap()
+        + 1;
+    assert!(lines.contains(&("unowned_handle", 5)), "{lines:?}");
+    assert!(
+        lines.contains(&("unowned_handle", after + 4)),
+        "{lines:?} {notes:?}"
+    );
+    // Each note points into the junk, where the parse was cut off.
+    let junk_lines = 25..after;
+    for note in &notes {
+        let line: usize = note.split(':').nth(1).unwrap().parse().unwrap();
+        assert!(junk_lines.contains(&line), "{note}");
+    }
+    assert!(
+        notes[0].contains("tree-sitter's error recovery ran over its budget"),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("were not analyzed")),
+        "{notes:?}"
+    );
+}
+
+/// Every raw input in `fuzz/regressions/lint_source/` goes through the fuzz target's checks,
+/// as Rust and as C++, on stable in every `cargo test` (generator programs, which start with
+/// `0xFF`, need the target's generator and are replayed by the fuzz stage only).
+#[test]
+fn fuzz_regressions_replay() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/lint_source");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        if path.extension().is_some_and(|e| e == "md") || data.first() == Some(&0xFF) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&data);
+        analyze_as("fuzz.rs", &text);
+        analyze_as("fuzz.cpp", &text);
+        replayed += 1;
+    }
+    assert!(replayed >= 1, "no raw inputs in {}", dir.display());
+}

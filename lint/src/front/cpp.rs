@@ -3,7 +3,10 @@
 //!
 //! It needs no headers, SDK or compile database: tree-sitter recovers from what it cannot
 //! parse (unknown macros, vendor attributes), and the regions it marks as errors are recorded
-//! in [`Unit::broken`] while the functions around them are analyzed. Lowering recurses at most
+//! in [`Unit::broken`] while the functions around them are analyzed. The parse runs under a
+//! work budget linear in the file's size (`front/budget.rs`): a file whose error recovery
+//! would cost more is parsed again in pieces, and pieces that still cost too much are skipped
+//! and reported. Lowering recurses at most
 //! [`MAX_DEPTH`] levels; a deeper subtree becomes one opaque node (and is reported), so no
 //! input can overflow the stack. Children are walked with one tree cursor per node, so wide
 //! nodes (a 100,000-element initializer) cost linear time.
@@ -38,18 +41,17 @@ pub fn lower(text: &str, dialect: Dialect) -> Unit<'_> {
             .push((0, "the C/C++ grammar could not be loaded".to_owned()));
         return unit;
     }
-    let Some(tree) = parser.parse(text, None) else {
-        unit.broken
-            .push((0, "tree-sitter gave up on this file".to_owned()));
-        return unit;
-    };
+    let parsed = super::budget::parse(&mut parser, text);
+    unit.broken.extend(parsed.notes);
     let mut l = Lowerer {
         unit: &mut unit,
         b: Builder::new(),
         depth: 0,
         cfg: 0,
     };
-    l.top(tree.root_node(), &Scope::default());
+    for tree in &parsed.trees {
+        l.top(tree.root_node(), &Scope::default());
+    }
     unit
 }
 

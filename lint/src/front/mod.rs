@@ -1,8 +1,10 @@
 //! Front-ends: source text of one language in, the language-neutral [`crate::ir::Unit`] out.
 //!
 //! [`rust`] lowers `syn`'s tree; [`cpp`] lowers tree-sitter's C and C++ trees. Rules never see
-//! either tree, so each rule is written once.
+//! either tree, so each rule is written once. `front/budget.rs` bounds what a tree-sitter
+//! parse may cost.
 
+mod budget;
 pub mod cpp;
 pub mod rust;
 
