@@ -261,6 +261,23 @@ pub fn is_os_call(name: &str, qual: &str) -> bool {
     os_qual && (LIBC.contains(&name) || WIN32.contains(&name))
 }
 
+/// Whether `name` is a Win32 call, which reports failure through `GetLastError` and leaves
+/// C's `errno` alone.
+#[must_use]
+pub fn is_win32_call(name: &str) -> bool {
+    WIN32.contains(&name)
+}
+
+/// Whether a read of the OS error named `name` reads only C's `errno` (`errno`, `perror`,
+/// `strerror(errno)`'s `errno`), not Windows' last error.
+#[must_use]
+pub fn reads_errno_only(name: &str) -> bool {
+    matches!(
+        name,
+        "errno" | "__errno_location" | "__error" | "_errno" | "get_errno" | "perror"
+    )
+}
+
 /// What an acquire call returns on failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sentinel {

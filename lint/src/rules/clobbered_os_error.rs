@@ -9,7 +9,11 @@
 //! read is right: nothing ran in between. So it is when the nearest call is one of the code
 //! base's own functions that runs before the `if` branch holding the read (in its condition, or
 //! earlier): a wrapper that failed and set the OS error itself (`p = sdsnew(..); if (!p)
-//! perror(..)`).
+//! perror(..)`). The nearest call whose failure is tested right there — by the `if` around
+//! the read, or by an assertion macro streaming the message that holds the read
+//! (`CHECK(close(fd) == 0) << strerror(errno)`) — is the one whose error is read, cleanup call
+//! or not. A read of C's `errno` (`errno`, `perror`) is not overwritten by a Win32 call
+//! (`CloseHandle`), nor does it hold a Win32 call's error: Windows keeps those apart.
 
 use crate::finding::Severity;
 use crate::ir::{Kind, Lang};
@@ -63,6 +67,7 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
             // The nearest `if` around the read: a wrapper whose failure it tests may have set
             // the OS error itself.
             let around = unit.ancestors(r).find(|&a| unit.node(a).kind == Kind::If);
+            let errno_only = errno_only(unit, r);
             // The calls that run before the read on every path, nearest first.
             let mut clobber: Option<u32> = None;
             let mut k = r;
@@ -78,19 +83,24 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
                     continue;
                 }
                 let name = unit.name(k);
+                // `errno` is not where a Win32 call leaves its error, nor what it overwrites.
+                if errno_only && known::is_win32_call(name) {
+                    continue;
+                }
                 let cleanup = kn.kind == Kind::Call && known::is_release(name);
                 let log = kn.kind != Kind::Method && known::is_print_or_log(name);
-                // The nearest call is one of the code base's own functions, tested by the `if`
-                // around the read (`if (gguf_append(..) == 0) perror(..)`, `p = sdsnew(..);
-                // if (!p) perror(..)`): a wrapper that failed and set the OS error itself.
-                let tested_wrapper = kn.kind == Kind::Call
-                    && !cleanup
+                // The nearest call is tested for failure right there (`if (close(fd) != 0)
+                // throw ..(strerror(errno))`, `if (gguf_append(..) == 0) perror(..)`,
+                // `p = sdsnew(..); if (!p) perror(..)`, `CHECK(close(fd) == 0) << ..`): the
+                // error read is its own, a cleanup call's or a wrapper's that set it itself.
+                let tested = kn.kind == Kind::Call
                     && !log
-                    && !is_os_call(unit, k)
-                    && around.is_some_and(|i| tests_failure_of(unit, i, k, r));
+                    && (around.is_some_and(|i| tests_failure_of(unit, i, k, r))
+                        || asserted_with_message(unit, k, r));
                 match clobber {
+                    None if tested => break,
                     None if cleanup || log => clobber = Some(k),
-                    None if is_os_call(unit, k) || tested_wrapper => break,
+                    None if is_os_call(unit, k) => break,
                     Some(c) if is_os_call(unit, k) && !known::is_release(name) => {
                         let clobberer = if unit.node(c).kind == Kind::Macro {
                             format!("{}!", unit.name(c))
@@ -113,6 +123,33 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
             }
         }
     }
+}
+
+/// Whether the read `r` reads only C's `errno`: the `errno` identifier or `perror`, not a
+/// helper or Rust's `last_os_error`, which read `GetLastError` on Windows.
+fn errno_only(unit: &crate::ir::Unit<'_>, r: u32) -> bool {
+    unit.lang == Lang::Cpp && known::reads_errno_only(unit.name(r))
+}
+
+/// Whether call `k` sits in the arguments of an assertion macro (a call whose name holds
+/// `CHECK` or `ASSERT`: `CHECK_EQ`, `CHATGLM_CHECK`, `GGML_ASSERT`) whose streamed message holds the read `r`
+/// (`CHECK(close(fd) == 0) << strerror(errno)`): the message is built only when `k` failed.
+fn asserted_with_message(unit: &crate::ir::Unit<'_>, k: u32, r: u32) -> bool {
+    let Some(check) = unit.ancestors(k).find(|&a| {
+        unit.node(a).kind == Kind::Call && {
+            let name = unit.name(a);
+            name.contains("CHECK") || name.contains("ASSERT")
+        }
+    }) else {
+        return false;
+    };
+    if unit.contains(check, r) {
+        return false;
+    }
+    // The first node around the assertion that also holds the read is the `<<` chain.
+    unit.ancestors(check)
+        .find(|&a| unit.contains(a, r))
+        .is_some_and(|a| unit.node(a).kind == Kind::Binary)
 }
 
 /// Whether the `if` node `i`, whose branch holds the read `r`, tests the failure of call `k`:
