@@ -356,6 +356,21 @@ pub fn is_release(name: &str) -> bool {
 /// them (`last_os()`, `os_error!`, `from_errno(get_errno())`).
 #[must_use]
 pub fn reads_os_error(name: &str) -> bool {
+    reads_os_error_exactly(name) || {
+        let lower = name.to_ascii_lowercase();
+        lower.contains("last_os")
+            || lower.contains("os_error")
+            || lower.contains("lasterror")
+            || lower.contains("last_error")
+            || lower.contains("errno")
+            || lower == "dlerror"
+    }
+}
+
+/// Whether `name` is one of the readers [`reads_os_error`] lists by name, rather than one it
+/// guesses from a name that mentions the OS error.
+#[must_use]
+pub fn reads_os_error_exactly(name: &str) -> bool {
     matches!(
         name,
         "last_os_error"
@@ -371,15 +386,7 @@ pub fn reads_os_error(name: &str) -> bool {
             | "GetLastNtStatus"
             | "from_win32"
             | "from_thread"
-    ) || {
-        let lower = name.to_ascii_lowercase();
-        lower.contains("last_os")
-            || lower.contains("os_error")
-            || lower.contains("lasterror")
-            || lower.contains("last_error")
-            || lower.contains("errno")
-            || lower == "dlerror"
-    }
+    )
 }
 
 /// Whether a C/C++ identifier (not a call) reads the OS error: `errno`.

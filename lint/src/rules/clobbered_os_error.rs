@@ -13,7 +13,9 @@
 //! the read, or by an assertion macro streaming the message that holds the read
 //! (`CHECK(close(fd) == 0) << strerror(errno)`) — is the one whose error is read, cleanup call
 //! or not. A read of C's `errno` (`errno`, `perror`) is not overwritten by a Win32 call
-//! (`CloseHandle`), nor does it hold a Win32 call's error: Windows keeps those apart.
+//! (`CloseHandle`), nor does it hold a Win32 call's error: Windows keeps those apart. A call
+//! named after the OS error that converts a code it is handed (`ma_result_from_errno(-rc)`,
+//! `from_raw_os_error(code)`) is no read.
 
 use crate::finding::Severity;
 use crate::ir::{Kind, Lang};

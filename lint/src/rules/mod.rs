@@ -197,10 +197,23 @@ pub fn reads_os_error(cx: &Cx<'_, '_>, id: u32) -> bool {
     match n.kind {
         Kind::Call | Kind::Method | Kind::Macro => {
             let name = unit.name(id);
+            // A conversion named after the OS error that is handed a code converts that code
+            // (`ma_result_from_errno(-rc)`, `from_raw_os_error(code)`); when the code is the
+            // OS error (`from_errno(errno)`), the argument is the read.
+            let has_args = unit
+                .children(id)
+                .nth(usize::from(n.kind == Kind::Method))
+                .is_some();
+            let converts = n.kind != Kind::Macro
+                && has_args
+                && !crate::known::reads_os_error_exactly(name)
+                && name.to_ascii_lowercase().contains("from");
             // A helper of the group counts, unless it shadows an OS call's name (a Windows
             // `munmap` shim that reads `GetLastError` is still `munmap` on Linux).
-            crate::known::reads_os_error(name)
-                || cx.summary.os_error_helpers.contains(name) && !crate::known::is_os_call(name, "")
+            !converts
+                && (crate::known::reads_os_error(name)
+                    || cx.summary.os_error_helpers.contains(name)
+                        && !crate::known::is_os_call(name, ""))
         }
         Kind::Path => {
             unit.lang == crate::ir::Lang::Cpp && crate::known::is_errno_ident(unit.name(id))
