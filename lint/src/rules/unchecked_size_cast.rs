@@ -13,7 +13,9 @@
 //! or after an `if` on `v` that compares it or calls `try_from` / `checked_*` and always leaves
 //! (`if isize::try_from(len).is_err() { return Err(..) }`), or after an `assert!` comparing it,
 //! is not flagged; nor is a local re-bound from a checked conversion
-//! (`let len = usize::try_from(len)?`).
+//! (`let len = usize::try_from(len)?`). A guard on a local bound to a sum that cannot wrap
+//! (`let end = off.saturating_add(len)`, `off.checked_add(len)?`) guards both terms; one on a
+//! plain `off + len`, which can wrap below the check, guards neither.
 
 use std::collections::HashSet;
 
@@ -229,8 +231,48 @@ impl<'t> Scope<'_, '_, 't> {
         None
     }
 
-    /// Whether a guard on `var` protects the cast `at`.
+    /// Whether a guard on `var`, or on a local bound before `at` to a sum of `var` that cannot
+    /// wrap (`let end = off.saturating_add(len)`, `off.checked_add(len)?`), protects the cast
+    /// `at`: `end <= bound` bounds both terms.
     fn guarded(&self, var: &str, at: u32) -> bool {
+        let unit = self.unit();
+        if self.guarded_by(var, at) {
+            return true;
+        }
+        unit.descendants(self.f.body)
+            .take_while(|&d| d < at)
+            .filter(|&d| unit.node(d).kind == Kind::Let && unit.node(d).name.len != 0)
+            .filter(|&d| unit.child(d, 0).is_some_and(|i| self.sum_of(i, var)))
+            .any(|d| self.guarded_by(unit.name(d), at))
+    }
+
+    /// Whether `e` is `a.saturating_add(b)` or `a.checked_add(b)` (unwrapped or `?`), with
+    /// `var` as `a` or `b`.
+    fn sum_of(&self, e: u32, var: &str) -> bool {
+        let unit = self.unit();
+        let mut e = unit.peel(e);
+        for _ in 0..4 {
+            let n = unit.node(e);
+            let unwrap = n.kind == Kind::Try
+                || n.kind == Kind::Method && matches!(unit.name(e), "unwrap" | "expect");
+            if !unwrap {
+                break;
+            }
+            let Some(inner) = unit.child(e, 0) else {
+                return false;
+            };
+            e = unit.peel(inner);
+        }
+        unit.node(e).kind == Kind::Method
+            && matches!(unit.name(e), "saturating_add" | "checked_add")
+            && unit
+                .children(e)
+                .take(2)
+                .any(|t| self.source_var(t) == Some(var))
+    }
+
+    /// Whether a guard on `var` itself protects the cast `at`.
+    fn guarded_by(&self, var: &str, at: u32) -> bool {
         let unit = self.unit();
         let mentions = |x: u32| {
             unit.subtree(x).any(|i| {
