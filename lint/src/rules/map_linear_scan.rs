@@ -9,7 +9,8 @@
 //! closure compares the key with `==` / `!=`; `std::find_if` / `any_of` / `count_if` over
 //! `m.begin(), m.end()` with such a lambda; a `for` loop over the map whose body compares the
 //! key in a condition. Comparing the value, or a property of the key (`starts_with`), is not
-//! flagged: a map cannot do better there.
+//! flagged: a map cannot do better there; nor is comparing the key with null (`nullptr`,
+//! `NULL`, `None`, `0`), which skips empty entries rather than searching.
 
 use crate::finding::Severity;
 use crate::ir::{Function, KEY, Kind, Op, Unit};
@@ -353,7 +354,15 @@ fn key_equality(unit: &Unit<'_>, e: u32, keys: &[(&str, bool)]) -> bool {
         };
         let is_key = |x: u32| is_key_expr(unit, x, keys);
         let mentions_key = |x: u32| keys.iter().any(|(k, _)| unit.mentions(x, k));
-        (is_key(l) && !mentions_key(r)) || (is_key(r) && !mentions_key(l))
+        // `if (state == nullptr) continue;` skips empty entries: that filters, it searches
+        // for nothing.
+        let null = |x: u32| {
+            let x = unit.peel(x);
+            let n = unit.node(x);
+            matches!(n.kind, Kind::Path | Kind::Lit)
+                && matches!(unit.name(x), "nullptr" | "NULL" | "None" | "0")
+        };
+        (is_key(l) && !mentions_key(r) && !null(r)) || (is_key(r) && !mentions_key(l) && !null(l))
     })
 }
 
