@@ -317,3 +317,27 @@ fn fuzz_regressions_replay() {
     }
     assert!(replayed >= 1, "no raw inputs in {}", dir.display());
 }
+
+/// A run of char literals (`'"''"'…`) makes tree-sitter's recovery quadratic between its
+/// progress ticks (98 KB took 18 s on 2,839 ticks), so the tick budget alone let it through;
+/// the time budget cuts it off. The leak before the junk is still found.
+#[test]
+fn quadratic_recovery_between_ticks_is_cut_off_by_the_time_budget() {
+    let leak = "int f(const char* path) {\n    int fd = open(path, O_RDONLY);\n    if (fd < 0) return -1;\n    struct stat st;\n    if (fstat(fd, &st) != 0) return -1;\n    close(fd);\n    return 0;\n}\n";
+    let text = format!("{}{}\n", leak.repeat(2), "'\"'".repeat(40_000));
+    let files = [("chars.cpp".to_owned(), text)];
+    let (findings, notes) = loadguard_lint::on_analysis_stack(|| {
+        loadguard_lint::analyze_group(&files, &Config::default())
+    });
+    let lines: Vec<(&str, usize)> = findings.iter().map(|f| (f.rule, f.line)).collect();
+    assert!(
+        lines.contains(&("unowned_handle", 5)),
+        "{lines:?} {notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("tree-sitter's error recovery ran over its budget")),
+        "{notes:?}"
+    );
+}

@@ -20,9 +20,17 @@
 //! ticks for `n` bytes, `3n / 16`: linear in the file's size. The price of that floor: code
 //! shorter than [`MIN_PIECE`] between two closing braces shares its piece with what follows,
 //! and is lost with it when that is the junk. Tick counts, unlike clocks, do not depend on the
-//! machine, so what is analyzed is the same everywhere.
+//! machine, so what the tick budget cuts is the same everywhere.
+//!
+//! Ticks do not count all of tree-sitter's work, though: on a run of char literals such as
+//! `'"''"''"'…` its recovery does quadratic work between ticks (98 KB took 18 s on 2,839
+//! ticks), so a second budget bounds the time: [`BASE_TIME`] plus [`TIME_PER_BYTE`] per byte
+//! read. Real code parses at 0.15–0.6 µs per byte in release builds and about 2.5× slower in
+//! debug builds, so this clock only stops parses that have already gone superlinear; on such
+//! input what is analyzed can differ between machines, and the note says so.
 
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use tree_sitter::{ParseOptions, ParseState, Parser, Point, Tree};
 
@@ -31,6 +39,12 @@ pub const BASE_TICKS: u64 = 16;
 
 /// Bytes read that earn one more tick.
 pub const BYTES_PER_TICK: u64 = 16;
+
+/// Time every parse may take, however little it has read.
+pub const BASE_TIME: Duration = Duration::from_millis(20);
+
+/// Time each byte read earns.
+pub const TIME_PER_BYTE: Duration = Duration::from_micros(5);
 
 /// Largest piece a file that ran out of budget is parsed in again.
 pub const MAX_PIECE: usize = 16 << 10;
@@ -57,6 +71,12 @@ pub fn budget(len: usize) -> u64 {
     BASE_TICKS + u64::try_from(len).unwrap_or(u64::MAX) / BYTES_PER_TICK
 }
 
+/// The time a parse may have taken once it has read `len` bytes.
+#[must_use]
+pub fn time_budget(len: usize) -> Duration {
+    BASE_TIME.saturating_add(TIME_PER_BYTE.saturating_mul(u32::try_from(len).unwrap_or(u32::MAX)))
+}
+
 /// Parses `text` with `parser` (its language already set) within the budget, falling back to
 /// pieces as the module docs say.
 pub fn parse(parser: &mut Parser, text: &str) -> Parsed {
@@ -74,9 +94,12 @@ pub fn parse(parser: &mut Parser, text: &str) -> Parsed {
     notes.push((
         offset(stopped),
         format!(
-            "tree-sitter's error recovery ran over its budget ({BASE_TICKS} steps, plus one per \
-             {BYTES_PER_TICK} bytes read) here, so this file was parsed again in {} pieces of at \
-             most {} KiB; a function cut at a piece boundary is analyzed in part",
+            "tree-sitter's error recovery ran over its budget ({BASE_TICKS} steps plus one per \
+             {BYTES_PER_TICK} bytes read, or {} ms plus {} µs per byte) here, so this file was \
+             parsed again in {} pieces of at most {} KiB; a function cut at a piece boundary is \
+             analyzed in part",
+            BASE_TIME.as_millis(),
+            TIME_PER_BYTE.as_micros(),
             pieces.len(),
             MAX_PIECE >> 10
         ),
@@ -148,10 +171,11 @@ fn parse_range(
     // soon after the junk starts instead of at the end of the file: error recovery's cost per
     // tick grows with the junk it has piled up (35 µs per tick over 1 MB of it, 46 µs over
     // 5 MB), so stopping late would cost more than linear time.
+    let started = Instant::now();
     let mut progress = |state: &ParseState| {
         ticks += 1;
         reached = state.current_byte_offset().clamp(start, end);
-        ticks > budget(reached - start)
+        ticks > budget(reached - start) || started.elapsed() > time_budget(reached - start)
     };
     let bytes = text.as_bytes();
     let tree = parser.parse_with_options(
