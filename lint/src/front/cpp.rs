@@ -4,9 +4,9 @@
 //! It needs no headers, SDK or compile database: tree-sitter recovers from what it cannot
 //! parse (unknown macros, vendor attributes), and the regions it marks as errors are recorded
 //! in [`Unit::broken`] while the functions around them are analyzed. The parse runs under a
-//! work budget linear in the file's size (`front/budget.rs`): a file whose error recovery
-//! would cost more is parsed again in pieces, and pieces that still cost too much are skipped
-//! and reported. Lowering recurses at most
+//! work budget and a time budget, both linear in the bytes read (`front/budget.rs`): a file
+//! whose error recovery would cost more is parsed again in pieces, and pieces that still cost
+//! too much are skipped and reported. Lowering recurses at most
 //! [`MAX_DEPTH`] levels; a deeper subtree becomes one opaque node (and is reported), so no
 //! input can overflow the stack. Children are walked with one tree cursor per node, so wide
 //! nodes (a 100,000-element initializer) cost linear time.
