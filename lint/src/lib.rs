@@ -128,6 +128,14 @@ pub struct Lowered<'t> {
     unit: Result<Unit<'t>, ParseFailure>,
 }
 
+impl Lowered<'_> {
+    /// The length of the file's text in bytes (what its analysis costs grows with).
+    #[must_use]
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+}
+
 /// Analyzes the files of one group (a crate or directory) together: declarations of every file
 /// are known in every other. Runs on the current thread, which must have a large stack (see
 /// [`on_analysis_stack`]). Returns the findings and the notes on regions that were skipped.
@@ -151,7 +159,7 @@ pub fn analyze_group(files: &[(String, String)], config: &Config) -> (Vec<Findin
 
 /// The summary of a group's lowered files.
 #[must_use]
-pub fn summarize(lowered: &[Lowered<'_>]) -> Summary {
+pub fn summarize<'l, 't: 'l>(lowered: impl IntoIterator<Item = &'l Lowered<'t>>) -> Summary {
     let mut summary = Summary::default();
     for l in lowered {
         if let Ok(unit) = &l.unit {

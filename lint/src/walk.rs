@@ -1,7 +1,8 @@
 //! Finding the source files under the given paths (respecting `.gitignore`, `.ignore` and
-//! `.loadguardignore`, in parallel), grouping them by crate or directory, and analyzing each
-//! group on worker threads: every file is parsed once, the group's summary is built from all
-//! of them, then the rules run file by file.
+//! `.loadguardignore`, in parallel), grouping them by crate or directory, and analyzing batches
+//! of whole groups on worker threads: every file is parsed once (largest first, so no big file
+//! is left to run alone at the end), each group's summary is built from all of its files, then
+//! the rules run file by file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -140,6 +141,20 @@ pub fn lint_paths(paths: &[PathBuf], config: &Config) -> Run {
 /// Runs `f` on every item, on up to `available_parallelism` threads with the analysis stack,
 /// keeping the order of the results.
 fn par_map<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) -> Vec<R> {
+    par_map_heaviest_first(items, |_| 0, f)
+}
+
+/// [`par_map`], starting the items of largest `weight` first: one large file taken last
+/// would leave the other workers idle while it is analyzed (a 4 MB header is an eighth of the
+/// C/C++ benchmark corpus).
+fn par_map_heaviest_first<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    weight: impl Fn(&T) -> usize,
+    f: impl Fn(&'a T) -> R + Sync,
+) -> Vec<R> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    // Stable, so equal weights keep their order.
+    order.sort_by_key(|&i| std::cmp::Reverse(weight(&items[i])));
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     let workers = std::thread::available_parallelism()
@@ -147,10 +162,8 @@ fn par_map<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) 
         .min(items.len())
         .max(1);
     let work = || {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(i) else { break };
-            let r = f(item);
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let r = f(&items[i]);
             lock(&out)[i] = Some(r);
         }
     };
@@ -174,6 +187,28 @@ fn par_map<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) 
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// Files analyzed together: the groups of a batch share each phase's worker threads. Whole
+/// groups go in a batch (a group larger than this is a batch of its own), so at most about
+/// this many files' texts and IR are held at once, besides one large group.
+const BATCH_FILES: usize = 1024;
+
+/// Consecutive runs of whole groups holding about `max` files each.
+fn batches<T>(groups: &[(PathBuf, Vec<T>)], max: usize) -> Vec<&[(PathBuf, Vec<T>)]> {
+    let mut out = Vec::new();
+    let (mut start, mut files) = (0, 0);
+    for (i, (_, group)) in groups.iter().enumerate() {
+        if files > 0 && files + group.len() > max {
+            out.push(&groups[start..i]);
+            (start, files) = (i, 0);
+        }
+        files += group.len();
+    }
+    if start < groups.len() {
+        out.push(&groups[start..]);
+    }
+    out
 }
 
 /// Analyzes the given files: grouped by crate or directory, each group's files in parallel.
@@ -200,10 +235,20 @@ pub fn analyze_under(files: &[PathBuf], roots: &[PathBuf], config: &Config) -> R
     let total = files.len();
     let mut done = 0usize;
     let mut reported = 0usize;
-    for (_, group) in &groups {
-        let texts: Vec<Result<(String, String), String>> = par_map(group, |path| {
+    for batch in batches(&groups, BATCH_FILES) {
+        // Every phase runs over the whole batch at once, so the workers wait for each other
+        // once per batch, not once per (often one-file) group.
+        let paths: Vec<(usize, &PathBuf)> = batch
+            .iter()
+            .enumerate()
+            .flat_map(|(g, (_, group))| group.iter().map(move |&p| (g, p)))
+            .collect();
+        let texts = par_map(&paths, |&(g, path)| {
             std::fs::read(path)
-                .map(|bytes| (display(path), String::from_utf8_lossy(&bytes).into_owned()))
+                .map(|bytes| {
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    (g, display(path), text)
+                })
                 .map_err(|e| format!("{}: {e}", display(path)))
         });
         let mut ok = Vec::new();
@@ -213,16 +258,35 @@ pub fn analyze_under(files: &[PathBuf], roots: &[PathBuf], config: &Config) -> R
                 Err(e) => run.io_errors.push(e),
             }
         }
-        let lowered = par_map(&ok, |(p, t)| crate::lower_file(p, t, config));
-        let summary = crate::summarize(&lowered);
-        let checked = par_map(&lowered, |l| crate::check_file(l, &summary, config));
+        let lowered = par_map_heaviest_first(
+            &ok,
+            |(_, _, t)| t.len(),
+            |(g, p, t)| (*g, crate::lower_file(p, t, config)),
+        );
+        // The files of one group are contiguous in `lowered`, in batch order.
+        let mut summaries = Vec::with_capacity(batch.len());
+        let mut from = 0;
+        for g in 0..batch.len() {
+            let to = from
+                + lowered[from..]
+                    .iter()
+                    .take_while(|(lg, _)| *lg == g)
+                    .count();
+            summaries.push(crate::summarize(lowered[from..to].iter().map(|(_, l)| l)));
+            from = to;
+        }
+        let checked = par_map_heaviest_first(
+            &lowered,
+            |(_, l)| l.text_len(),
+            |(g, l)| crate::check_file(l, &summaries[*g], config),
+        );
         for (mut findings, mut notes) in checked {
             run.files += 1;
             run.findings.append(&mut findings);
             run.notes.append(&mut notes);
         }
         drop(lowered);
-        done += group.len();
+        done += paths.len();
         if total >= 2000 && done - reported >= 2000 {
             reported = done;
             eprintln!("loadguard lint: {done}/{total} files");
@@ -231,4 +295,36 @@ pub fn analyze_under(files: &[PathBuf], roots: &[PathBuf], config: &Config) -> R
     run.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.io_errors.sort();
     run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(sizes: &[usize]) -> Vec<(PathBuf, Vec<usize>)> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(g, &n)| (PathBuf::from(g.to_string()), (0..n).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn batches_hold_whole_groups_in_order_and_stay_under_the_limit() {
+        let gs = groups(&[3, 4, 1, 9, 2, 2]);
+        let got: Vec<Vec<usize>> = batches(&gs, 5)
+            .iter()
+            .map(|b| b.iter().map(|(_, g)| g.len()).collect())
+            .collect();
+        // [3] then 4 would make 7 > 5; 9 is larger than the limit and alone.
+        assert_eq!(got, vec![vec![3], vec![4, 1], vec![9], vec![2, 2]]);
+        assert!(batches::<usize>(&[], 5).is_empty());
+    }
+
+    #[test]
+    fn heaviest_first_keeps_the_results_in_item_order() {
+        let items: Vec<usize> = (0..100).map(|i| (i * 37) % 101).collect();
+        let got = par_map_heaviest_first(&items, |&w| w, |&x| x * 2);
+        assert_eq!(got, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+    }
 }
