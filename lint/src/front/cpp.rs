@@ -27,6 +27,83 @@ pub enum Dialect {
     Cpp,
 }
 
+/// The grammar fields the lowering reads. `Node::child_by_field_name` looks a name up by
+/// comparing it with every field name of the grammar (one `strncmp` each: ~3 % of a C++ run),
+/// so the ids are resolved once per parse into a thread-local table.
+#[derive(Clone, Copy)]
+enum F {
+    Alternative,
+    Argument,
+    Arguments,
+    Body,
+    Condition,
+    Consequence,
+    Declarator,
+    Field,
+    Function,
+    Index,
+    Indices,
+    Left,
+    Name,
+    Operator,
+    Parameters,
+    Right,
+    Scope,
+    Statement,
+    Type,
+    Value,
+}
+
+const FIELD_NAMES: [&str; 20] = [
+    "alternative",
+    "argument",
+    "arguments",
+    "body",
+    "condition",
+    "consequence",
+    "declarator",
+    "field",
+    "function",
+    "index",
+    "indices",
+    "left",
+    "name",
+    "operator",
+    "parameters",
+    "right",
+    "scope",
+    "statement",
+    "type",
+    "value",
+];
+
+thread_local! {
+    /// The ids of [`FIELD_NAMES`] in the grammar being lowered on this thread (0: none).
+    static FIELD_IDS: std::cell::Cell<[u16; 20]> =
+        const { std::cell::Cell::new([0; 20]) };
+}
+
+/// Resolves [`FIELD_NAMES`] in `language` for the lowering that follows on this thread.
+fn use_fields(language: &tree_sitter::Language) {
+    let ids = FIELD_NAMES.map(|name| language.field_id_for_name(name).map_or(0, u16::from));
+    FIELD_IDS.with(|c| c.set(ids));
+}
+
+/// The child of a node in a grammar field.
+trait Field<'n> {
+    fn field(&self, f: F) -> Option<TsNode<'n>>;
+}
+
+impl<'n> Field<'n> for TsNode<'n> {
+    fn field(&self, f: F) -> Option<TsNode<'n>> {
+        // Id 0 (a field this grammar lacks) names no child.
+        match FIELD_IDS.with(|c| c.get()[f as usize]) {
+            0 => None,
+            id => self.child_by_field_id(id),
+        }
+    }
+}
+
 /// Lowers a C or C++ file.
 #[must_use]
 pub fn lower(text: &str, dialect: Dialect) -> Unit<'_> {
@@ -41,6 +118,7 @@ pub fn lower(text: &str, dialect: Dialect) -> Unit<'_> {
             .push((0, "the C/C++ grammar could not be loaded".to_owned()));
         return unit;
     }
+    use_fields(&language);
     let parsed = super::budget::parse(&mut parser, text);
     unit.broken.extend(parsed.notes);
     let mut l = Lowerer {
@@ -119,14 +197,12 @@ impl<'t> Lowerer<'_, 't> {
                     self.global_decl(child, &scope);
                 }
                 "type_definition" => {
-                    if let Some(t) = child.child_by_field_name("type") {
+                    if let Some(t) = child.field(F::Type) {
                         if matches!(
                             t.kind(),
                             "struct_specifier" | "class_specifier" | "union_specifier"
                         ) {
-                            let alias = child
-                                .child_by_field_name("declarator")
-                                .map(|d| self.text(d).to_owned());
+                            let alias = child.field(F::Declarator).map(|d| self.text(d).to_owned());
                             self.class(t, alias);
                         }
                     }
@@ -137,7 +213,7 @@ impl<'t> Lowerer<'_, 't> {
                 | "namespace_definition"
                 | "field_declaration_list"
                 | "export_declaration" => {
-                    if let Some(body) = child.child_by_field_name("body") {
+                    if let Some(body) = child.field(F::Body) {
                         self.top(body, &scope);
                     } else {
                         self.top(child, &scope);
@@ -170,8 +246,8 @@ impl<'t> Lowerer<'_, 't> {
 
     fn cfg_for(&mut self, n: TsNode<'_>) -> u32 {
         let cond = n
-            .child_by_field_name("condition")
-            .or_else(|| n.child_by_field_name("name"))
+            .field(F::Condition)
+            .or_else(|| n.field(F::Name))
             .map(|c| self.text(c).to_owned())
             .unwrap_or_default();
         let text = format!("{}({cond})", n.kind());
@@ -180,11 +256,11 @@ impl<'t> Lowerer<'_, 't> {
 
     fn class(&mut self, n: TsNode<'_>, alias: Option<String>) {
         let name = n
-            .child_by_field_name("name")
+            .field(F::Name)
             .map(|c| last_name(self.text(c)).to_owned())
             .or(alias)
             .unwrap_or_default();
-        let Some(body) = n.child_by_field_name("body") else {
+        let Some(body) = n.field(F::Body) else {
             return;
         };
         let mut decl = TypeDecl {
@@ -213,7 +289,7 @@ impl<'t> Lowerer<'_, 't> {
         for m in named(body) {
             match m.kind() {
                 "field_declaration" => {
-                    let ty = m.child_by_field_name("type");
+                    let ty = m.field(F::Type);
                     // A `static` data member is one per program, shared by every instance.
                     let shared = self.has_specifier(m, "static");
                     let mut cursor = m.walk();
@@ -249,7 +325,7 @@ impl<'t> Lowerer<'_, 't> {
                         if matches!(
                             t.kind(),
                             "struct_specifier" | "class_specifier" | "union_specifier"
-                        ) && t.child_by_field_name("body").is_some()
+                        ) && t.field(F::Body).is_some()
                         {
                             self.class(t, None);
                         }
@@ -257,7 +333,7 @@ impl<'t> Lowerer<'_, 't> {
                 }
                 "declaration" => {
                     // `~T();` declared in the class body.
-                    if let Some(d) = m.child_by_field_name("declarator") {
+                    if let Some(d) = m.field(F::Declarator) {
                         let info = self.declarator(d);
                         if info.dtor {
                             decl.has_dtor = true;
@@ -265,9 +341,7 @@ impl<'t> Lowerer<'_, 't> {
                     }
                 }
                 "function_definition" => {
-                    let info = m
-                        .child_by_field_name("declarator")
-                        .map(|d| self.declarator(d));
+                    let info = m.field(F::Declarator).map(|d| self.declarator(d));
                     if info.as_ref().is_some_and(|i| i.dtor) {
                         decl.has_dtor = true;
                     }
@@ -293,12 +367,12 @@ impl<'t> Lowerer<'_, 't> {
 
     /// A top-level (or namespace-level) declaration: globals and statics.
     fn global_decl(&mut self, n: TsNode<'_>, scope: &Scope) {
-        let ty = n.child_by_field_name("type");
+        let ty = n.field(F::Type);
         if let Some(t) = ty {
             if matches!(
                 t.kind(),
                 "struct_specifier" | "class_specifier" | "union_specifier"
-            ) && t.child_by_field_name("body").is_some()
+            ) && t.field(F::Body).is_some()
             {
                 self.class(t, None);
             }
@@ -374,10 +448,10 @@ impl<'t> Lowerer<'_, 't> {
     }
 
     fn function(&mut self, n: TsNode<'_>, scope: &Scope) {
-        let Some(body) = n.child_by_field_name("body") else {
+        let Some(body) = n.field(F::Body) else {
             return;
         };
-        let Some(d) = n.child_by_field_name("declarator") else {
+        let Some(d) = n.field(F::Declarator) else {
             return;
         };
         let info = self.declarator(d);
@@ -397,7 +471,7 @@ impl<'t> Lowerer<'_, 't> {
             FnKind::Plain
         };
         let ret = self.type_of(
-            n.child_by_field_name("type"),
+            n.field(F::Type),
             &DeclInfo {
                 pointer: info.pointer,
                 ..DeclInfo::default()
@@ -410,10 +484,10 @@ impl<'t> Lowerer<'_, 't> {
                     continue;
                 }
                 let pinfo = p
-                    .child_by_field_name("declarator")
+                    .field(F::Declarator)
                     .map(|d| self.declarator(d))
                     .unwrap_or_default();
-                let t = self.type_of(p.child_by_field_name("type"), &pinfo);
+                let t = self.type_of(p.field(F::Type), &pinfo);
                 if let Some(pn) = pinfo.name {
                     params.push((self.unit.sym(pn).to_owned(), t));
                 }
@@ -453,15 +527,15 @@ impl<'t> Lowerer<'_, 't> {
         for _ in 0..64 {
             match d.kind() {
                 "init_declarator" => {
-                    info.init = d.child_by_field_name("value");
-                    match d.child_by_field_name("declarator") {
+                    info.init = d.field(F::Value);
+                    match d.field(F::Declarator) {
                         Some(x) => d = x,
                         None => break,
                     }
                 }
                 "pointer_declarator" | "abstract_pointer_declarator" => {
                     info.pointer = true;
-                    match d.child_by_field_name("declarator") {
+                    match d.field(F::Declarator) {
                         Some(x) => d = x,
                         None => break,
                     }
@@ -475,15 +549,15 @@ impl<'t> Lowerer<'_, 't> {
                 }
                 "array_declarator" => {
                     info.array = true;
-                    match d.child_by_field_name("declarator") {
+                    match d.field(F::Declarator) {
                         Some(x) => d = x,
                         None => break,
                     }
                 }
                 "function_declarator" => {
                     info.function = true;
-                    info.params = d.child_by_field_name("parameters");
-                    match d.child_by_field_name("declarator") {
+                    info.params = d.field(F::Parameters);
+                    match d.field(F::Declarator) {
                         Some(x) => d = x,
                         None => break,
                     }
@@ -493,8 +567,8 @@ impl<'t> Lowerer<'_, 't> {
                     None => break,
                 },
                 "qualified_identifier" => {
-                    info.scope = d.child_by_field_name("scope").map(sym);
-                    match d.child_by_field_name("name") {
+                    info.scope = d.field(F::Scope).map(sym);
+                    match d.field(F::Name) {
                         Some(x) => d = x,
                         None => break,
                     }
@@ -508,7 +582,7 @@ impl<'t> Lowerer<'_, 't> {
                     info.name = Some(sym(d));
                     break;
                 }
-                "template_function" => match d.child_by_field_name("name") {
+                "template_function" => match d.field(F::Name) {
                     Some(x) => d = x,
                     None => break,
                 },
@@ -547,11 +621,11 @@ impl<'t> Lowerer<'_, 't> {
         match t.kind() {
             "template_type" => {
                 let name = t
-                    .child_by_field_name("name")
+                    .field(F::Name)
                     .map(|n| last_name(self.text(n)).to_owned())
                     .unwrap_or_default();
                 let mut args = Vec::new();
-                if let Some(list) = t.child_by_field_name("arguments") {
+                if let Some(list) = t.field(F::Arguments) {
                     for a in named(list) {
                         if a.kind() == "type_descriptor" {
                             let inner = self.descriptor(a, depth + 1);
@@ -565,7 +639,7 @@ impl<'t> Lowerer<'_, 't> {
                     ..Ty::default()
                 }
             }
-            "qualified_identifier" => match t.child_by_field_name("name") {
+            "qualified_identifier" => match t.field(F::Name) {
                 Some(n) => self.lower_ty(n, depth + 1),
                 None => Ty::default(),
             },
@@ -587,10 +661,10 @@ impl<'t> Lowerer<'_, 't> {
 
     fn descriptor(&mut self, d: TsNode<'_>, depth: usize) -> Ty {
         let mut t = d
-            .child_by_field_name("type")
+            .field(F::Type)
             .map(|x| self.lower_ty(x, depth))
             .unwrap_or_default();
-        if let Some(decl) = d.child_by_field_name("declarator") {
+        if let Some(decl) = d.field(F::Declarator) {
             if decl.kind().contains("pointer") {
                 t.pointer = true;
             }
@@ -647,7 +721,7 @@ impl<'t> Lowerer<'_, 't> {
             },
             "if_statement" => {
                 let id = self.open(Kind::If, n);
-                match n.child_by_field_name("condition") {
+                match n.field(F::Condition) {
                     Some(c) => {
                         self.cond(c);
                     }
@@ -655,7 +729,7 @@ impl<'t> Lowerer<'_, 't> {
                         self.leaf(Kind::Other, n);
                     }
                 }
-                match n.child_by_field_name("consequence") {
+                match n.field(F::Consequence) {
                     Some(c) => {
                         self.branch(c);
                     }
@@ -663,7 +737,7 @@ impl<'t> Lowerer<'_, 't> {
                         self.leaf(Kind::Block, n);
                     }
                 }
-                if let Some(alt) = n.child_by_field_name("alternative") {
+                if let Some(alt) = n.field(F::Alternative) {
                     self.unit.nodes[id as usize].flags |= ir::HAS_ELSE;
                     let inner = if alt.kind() == "else_clause" {
                         alt.named_child(0).unwrap_or(alt)
@@ -677,10 +751,10 @@ impl<'t> Lowerer<'_, 't> {
             }
             "while_statement" | "do_statement" | "for_statement" => {
                 let id = self.open(Kind::Loop, n);
-                if let Some(c) = n.child_by_field_name("condition") {
+                if let Some(c) = n.field(F::Condition) {
                     self.cond(c);
                 }
-                if let Some(b) = n.child_by_field_name("body") {
+                if let Some(b) = n.field(F::Body) {
                     self.branch(b);
                 }
                 self.close();
@@ -689,13 +763,13 @@ impl<'t> Lowerer<'_, 't> {
             "for_range_loop" => {
                 let id = self.open(Kind::Loop, n);
                 self.unit.nodes[id as usize].flags |= ir::FOR;
-                if let Some(d) = n.child_by_field_name("declarator") {
+                if let Some(d) = n.field(F::Declarator) {
                     self.range_params(d);
                 }
-                if let Some(r) = n.child_by_field_name("right") {
+                if let Some(r) = n.field(F::Right) {
                     self.expr(r);
                 }
-                if let Some(b) = n.child_by_field_name("body") {
+                if let Some(b) = n.field(F::Body) {
                     self.branch(b);
                 }
                 self.close();
@@ -703,19 +777,19 @@ impl<'t> Lowerer<'_, 't> {
             }
             "switch_statement" => {
                 let id = self.open(Kind::Match, n);
-                if let Some(c) = n.child_by_field_name("condition") {
+                if let Some(c) = n.field(F::Condition) {
                     self.cond(c);
                 }
-                if let Some(body) = n.child_by_field_name("body") {
+                if let Some(body) = n.field(F::Body) {
                     for case in named(body) {
                         if case.kind() == "case_statement" {
                             let arm = self.open(Kind::Arm, case);
-                            if let Some(v) = case.child_by_field_name("value") {
+                            if let Some(v) = case.field(F::Value) {
                                 self.unit.nodes[arm as usize].name = sym(v);
                             }
                             self.open(Kind::Block, case);
                             for s in named(case) {
-                                if Some(s) != case.child_by_field_name("value") {
+                                if Some(s) != case.field(F::Value) {
                                     self.stmt(s);
                                 }
                             }
@@ -746,10 +820,7 @@ impl<'t> Lowerer<'_, 't> {
                 self.close();
                 id
             }
-            "labeled_statement" => match n
-                .child_by_field_name("statement")
-                .or_else(|| n.named_child(1))
-            {
+            "labeled_statement" => match n.field(F::Statement).or_else(|| n.named_child(1)) {
                 Some(s) => self.stmt(s),
                 None => self.leaf(Kind::Other, n),
             },
@@ -773,7 +844,7 @@ impl<'t> Lowerer<'_, 't> {
             }
             "catch_clause" => {
                 let id = self.open(Kind::Other, n);
-                if let Some(b) = n.child_by_field_name("body") {
+                if let Some(b) = n.field(F::Body) {
                     self.stmt(b);
                 }
                 self.close();
@@ -814,12 +885,11 @@ impl<'t> Lowerer<'_, 't> {
     fn stmts(&mut self, n: TsNode<'_>) {
         for s in named(n) {
             if s.kind() == "comment"
-                || (n.kind().starts_with("preproc_")
-                    && Some(s) == n.child_by_field_name("condition"))
+                || (n.kind().starts_with("preproc_") && Some(s) == n.field(F::Condition))
             {
                 continue;
             }
-            if n.kind().starts_with("preproc_if") && Some(s) == n.child_by_field_name("name") {
+            if n.kind().starts_with("preproc_if") && Some(s) == n.field(F::Name) {
                 continue;
             }
             let id = self.stmt(s);
@@ -886,7 +956,7 @@ impl<'t> Lowerer<'_, 't> {
     }
 
     fn local_decl(&mut self, n: TsNode<'_>) -> u32 {
-        let ty = n.child_by_field_name("type");
+        let ty = n.field(F::Type);
         let is_static = self.has_specifier(n, "static");
         let mut cursor = n.walk();
         let declarators: Vec<_> = n
@@ -914,7 +984,7 @@ impl<'t> Lowerer<'_, 't> {
                         self.unit.nodes[c as usize].name = type_name_sym(t);
                     }
                     for p in named(params) {
-                        let arg = p.child_by_field_name("type").unwrap_or(p);
+                        let arg = p.field(F::Type).unwrap_or(p);
                         let a = self.leaf(Kind::Path, arg);
                         let (s, q) = qualified(arg);
                         self.unit.nodes[a as usize].name = s;
@@ -998,12 +1068,12 @@ impl<'t> Lowerer<'_, 't> {
             "cast_expression" => {
                 let id = self.open(Kind::Cast, n);
                 let t = n
-                    .child_by_field_name("type")
+                    .field(F::Type)
                     .map(|t| self.descriptor(t, 0))
                     .unwrap_or_default();
                 let t = ir::add_ty(self.unit, t);
                 self.unit.nodes[id as usize].ty = t;
-                if let Some(v) = n.child_by_field_name("value") {
+                if let Some(v) = n.field(F::Value) {
                     self.expr(v);
                 }
                 self.close();
@@ -1011,16 +1081,14 @@ impl<'t> Lowerer<'_, 't> {
             }
             "assignment_expression" => {
                 let id = self.open(Kind::Assign, n);
-                let op = n
-                    .child_by_field_name("operator")
-                    .map_or("=", |o| self.text(o));
+                let op = n.field(F::Operator).map_or("=", |o| self.text(o));
                 if op != "=" {
                     self.unit.nodes[id as usize].flags |= ir::COMPOUND;
                 }
-                if let Some(l) = n.child_by_field_name("left") {
+                if let Some(l) = n.field(F::Left) {
                     self.expr(l);
                 }
-                if let Some(r) = n.child_by_field_name("right") {
+                if let Some(r) = n.field(F::Right) {
                     self.expr(r);
                 }
                 self.close();
@@ -1028,9 +1096,7 @@ impl<'t> Lowerer<'_, 't> {
             }
             "binary_expression" => {
                 let id = self.open(Kind::Binary, n);
-                let op = n
-                    .child_by_field_name("operator")
-                    .map_or("", |o| self.text(o));
+                let op = n.field(F::Operator).map_or("", |o| self.text(o));
                 self.unit.nodes[id as usize].op = match op {
                     "==" => Op::Eq,
                     "!=" => Op::Ne,
@@ -1043,10 +1109,10 @@ impl<'t> Lowerer<'_, 't> {
                     "+" | "-" | "*" | "/" => Op::Arith,
                     _ => Op::Bits,
                 };
-                if let Some(l) = n.child_by_field_name("left") {
+                if let Some(l) = n.field(F::Left) {
                     self.expr(l);
                 }
-                if let Some(r) = n.child_by_field_name("right") {
+                if let Some(r) = n.field(F::Right) {
                     self.expr(r);
                 }
                 self.close();
@@ -1054,9 +1120,7 @@ impl<'t> Lowerer<'_, 't> {
             }
             "unary_expression" | "pointer_expression" => {
                 let id = self.open(Kind::Unary, n);
-                let op = n
-                    .child_by_field_name("operator")
-                    .map_or("", |o| self.text(o));
+                let op = n.field(F::Operator).map_or("", |o| self.text(o));
                 self.unit.nodes[id as usize].op = match op {
                     "!" | "not" => Op::Not,
                     "-" => Op::Neg,
@@ -1064,7 +1128,7 @@ impl<'t> Lowerer<'_, 't> {
                     "&" => Op::Ref,
                     _ => Op::None,
                 };
-                if let Some(a) = n.child_by_field_name("argument") {
+                if let Some(a) = n.field(F::Argument) {
                     self.expr(a);
                 }
                 self.close();
@@ -1072,10 +1136,10 @@ impl<'t> Lowerer<'_, 't> {
             }
             "field_expression" => {
                 let id = self.open(Kind::Field, n);
-                if let Some(f) = n.child_by_field_name("field") {
+                if let Some(f) = n.field(F::Field) {
                     self.unit.nodes[id as usize].name = sym(f);
                 }
-                if let Some(a) = n.child_by_field_name("argument") {
+                if let Some(a) = n.field(F::Argument) {
                     self.expr(a);
                 }
                 self.close();
@@ -1083,13 +1147,10 @@ impl<'t> Lowerer<'_, 't> {
             }
             "subscript_expression" => {
                 let id = self.open(Kind::Index, n);
-                if let Some(a) = n.child_by_field_name("argument") {
+                if let Some(a) = n.field(F::Argument) {
                     self.expr(a);
                 }
-                if let Some(i) = n
-                    .child_by_field_name("indices")
-                    .or_else(|| n.child_by_field_name("index"))
-                {
+                if let Some(i) = n.field(F::Indices).or_else(|| n.field(F::Index)) {
                     self.expr(i);
                 }
                 self.close();
@@ -1144,10 +1205,10 @@ impl<'t> Lowerer<'_, 't> {
             }
             "lambda_expression" => {
                 let id = self.open(Kind::Closure, n);
-                if let Some(d) = n.child_by_field_name("declarator") {
-                    if let Some(list) = d.child_by_field_name("parameters") {
+                if let Some(d) = n.field(F::Declarator) {
+                    if let Some(list) = d.field(F::Parameters) {
                         for p in named(list) {
-                            if let Some(pd) = p.child_by_field_name("declarator") {
+                            if let Some(pd) = p.field(F::Declarator) {
                                 let info = self.declarator(pd);
                                 if let Some(name) = info.name {
                                     let pid = self.leaf(Kind::Param, pd);
@@ -1157,7 +1218,7 @@ impl<'t> Lowerer<'_, 't> {
                         }
                     }
                 }
-                if let Some(b) = n.child_by_field_name("body") {
+                if let Some(b) = n.field(F::Body) {
                     self.stmt(b);
                 }
                 self.close();
@@ -1165,10 +1226,10 @@ impl<'t> Lowerer<'_, 't> {
             }
             "new_expression" => {
                 let id = self.open(Kind::Construct, n);
-                if let Some(t) = n.child_by_field_name("type") {
+                if let Some(t) = n.field(F::Type) {
                     self.unit.nodes[id as usize].name = type_name_sym(t);
                 }
-                if let Some(a) = n.child_by_field_name("arguments") {
+                if let Some(a) = n.field(F::Arguments) {
                     self.children_exprs(a);
                 }
                 self.close();
@@ -1176,10 +1237,10 @@ impl<'t> Lowerer<'_, 't> {
             }
             "compound_literal_expression" => {
                 let id = self.open(Kind::Construct, n);
-                if let Some(t) = n.child_by_field_name("type") {
+                if let Some(t) = n.field(F::Type) {
                     self.unit.nodes[id as usize].name = type_name_sym(t);
                 }
-                if let Some(v) = n.child_by_field_name("value") {
+                if let Some(v) = n.field(F::Value) {
                     self.children_exprs(v);
                 }
                 self.close();
@@ -1223,7 +1284,7 @@ impl<'t> Lowerer<'_, 't> {
             | "ERROR" => self.stmt(n),
             "template_function" => {
                 let id = self.leaf(Kind::Path, n);
-                if let Some(name) = n.child_by_field_name("name") {
+                if let Some(name) = n.field(F::Name) {
                     let (s, q) = qualified(name);
                     self.unit.nodes[id as usize].name = s;
                     self.unit.nodes[id as usize].qual = q;
@@ -1242,18 +1303,18 @@ impl<'t> Lowerer<'_, 't> {
     }
 
     fn call(&mut self, n: TsNode<'_>) -> u32 {
-        let func = n.child_by_field_name("function");
-        let args = n.child_by_field_name("arguments");
+        let func = n.field(F::Function);
+        let args = n.field(F::Arguments);
         let Some(func) = func else {
             return self.leaf(Kind::Other, n);
         };
         match func.kind() {
             "field_expression" => {
                 let id = self.open(Kind::Method, n);
-                if let Some(f) = func.child_by_field_name("field") {
+                if let Some(f) = func.field(F::Field) {
                     self.unit.nodes[id as usize].name = sym(f);
                 }
-                match func.child_by_field_name("argument") {
+                match func.field(F::Argument) {
                     Some(recv) => {
                         self.expr(recv);
                     }
@@ -1268,7 +1329,7 @@ impl<'t> Lowerer<'_, 't> {
                 id
             }
             "template_function" => {
-                let name_node = func.child_by_field_name("name");
+                let name_node = func.field(F::Name);
                 let name = name_node.map(|x| self.text(x)).unwrap_or("");
                 if matches!(
                     name,
@@ -1282,7 +1343,7 @@ impl<'t> Lowerer<'_, 't> {
                 ) {
                     let id = self.open(Kind::Cast, n);
                     let mut t = Ty::default();
-                    if let Some(list) = func.child_by_field_name("arguments") {
+                    if let Some(list) = func.field(F::Arguments) {
                         if let Some(d) = named(list)
                             .into_iter()
                             .find(|a| a.kind() == "type_descriptor")
@@ -1307,7 +1368,7 @@ impl<'t> Lowerer<'_, 't> {
                     self.unit.nodes[id as usize].name = s;
                     self.unit.nodes[id as usize].qual = q;
                 }
-                if let Some(list) = func.child_by_field_name("arguments") {
+                if let Some(list) = func.field(F::Arguments) {
                     if let Some(d) = named(list)
                         .into_iter()
                         .find(|a| a.kind() == "type_descriptor")
@@ -1373,19 +1434,19 @@ fn qualified(mut n: TsNode<'_>) -> (Sym, Sym) {
         if n.kind() != "qualified_identifier" {
             break;
         }
-        if let Some(s) = n.child_by_field_name("scope") {
+        if let Some(s) = n.field(F::Scope) {
             qual = match s.kind() {
-                "template_type" => s.child_by_field_name("name").map_or(sym(s), sym),
+                "template_type" => s.field(F::Name).map_or(sym(s), sym),
                 _ => sym(s),
             };
         }
-        match n.child_by_field_name("name") {
+        match n.field(F::Name) {
             Some(x) => n = x,
             None => break,
         }
     }
     if n.kind() == "template_function" || n.kind() == "template_type" {
-        if let Some(x) = n.child_by_field_name("name") {
+        if let Some(x) = n.field(F::Name) {
             n = x;
         }
     }
@@ -1396,7 +1457,7 @@ fn qualified(mut n: TsNode<'_>) -> (Sym, Sym) {
 fn type_name_sym(mut t: TsNode<'_>) -> Sym {
     for _ in 0..16 {
         match t.kind() {
-            "qualified_identifier" | "template_type" => match t.child_by_field_name("name") {
+            "qualified_identifier" | "template_type" => match t.field(F::Name) {
                 Some(x) => t = x,
                 None => break,
             },
