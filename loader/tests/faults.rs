@@ -58,6 +58,27 @@ fn a_failed_map_falls_back_to_read_and_leaks_nothing() {
     ledger.assert_balanced();
 }
 
+/// A hit costs one `stat` and no `open`; with nothing live there is nothing to hit, so an open
+/// into an empty registry skips the `stat` and opens straight away.
+#[test]
+fn a_hit_is_one_stat_and_an_empty_registry_skips_it() {
+    let plan = FaultPlan::new();
+    let (ledger, registry) = setup(&plan);
+    let calls = || (plan.calls(FaultOp::Stat), plan.calls(FaultOp::Open));
+    let opts = LoadOptions::new();
+    let first = registry.open("/m/model.bin", &opts).unwrap();
+    assert_eq!(calls(), (0, 1), "(stats, opens) of the first open");
+    let second = registry.open("/m/model.bin", &opts).unwrap();
+    assert_eq!(calls(), (1, 1), "(stats, opens) after a hit");
+    assert_eq!(registry.loads(), 1);
+    assert_eq!(second.bytes(), first.bytes());
+    drop((first, second));
+    let third = registry.open("/m/model.bin", &opts).unwrap();
+    assert_eq!(calls(), (1, 2), "nothing was live: no stat before the open");
+    drop(third);
+    ledger.assert_balanced();
+}
+
 #[test]
 fn eintr_and_short_reads_are_retried() {
     let plan = FaultPlan::new()

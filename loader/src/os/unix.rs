@@ -133,6 +133,9 @@ mod linux {
 
     pub(super) fn kind(st: &rustix::fs::Statx, file: &std::fs::File) -> FileKind {
         match FileType::from_raw_mode(st.stx_mode.into()) {
+            // Every file system in `pseudo_fs` has an anonymous device (the kernel's
+            // `UNNAMED_MAJOR`, 0); a file on a block device's file system needs no `fstatfs`.
+            FileType::RegularFile if st.stx_dev_major != 0 => FileKind::Regular,
             FileType::RegularFile => {
                 pseudo_fs(file).map_or(FileKind::Regular, FileKind::PseudoFile)
             }

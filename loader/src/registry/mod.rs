@@ -85,8 +85,9 @@ impl Registry {
     ///
     /// Whether the file is mapped or copied is decided by `opts` (see [`LoadMode`] and
     /// [`LoadOptions::assume_immutable`]) and reported by [`Session::load_path`]. A file this
-    /// registry already holds is recognised with one `statx`/`stat` of the path; otherwise it
-    /// is opened, identified through its handle and loaded. A mapping needs no handle: it is
+    /// registry already holds is recognised with one `statx`/`stat` of the path (skipped while
+    /// the registry holds nothing); otherwise it is opened, identified through its handle and
+    /// loaded. A mapping needs no handle: it is
     /// closed before this returns.
     ///
     /// # Errors
@@ -186,6 +187,11 @@ impl Registry {
     /// its file, so an equal identity is that very file, as the path named it at the `stat`.
     /// `None` sends the caller down the full open (which reports any error properly).
     fn hit(&self, path: &Path, opts: &LoadOptions) -> Result<Option<Session>> {
+        // Nothing live, nothing to hit: skip the `stat`. An entry another thread adds
+        // meanwhile is still shared — the full open claims it by the opened file's identity.
+        if lock(&self.inner.table.entries).is_empty() {
+            return Ok(None);
+        }
         let Ok(file) = self.inner.os.stat(path) else {
             return Ok(None);
         };
