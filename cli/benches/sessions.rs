@@ -33,7 +33,7 @@ fn main() {
     }
     drop(file);
     println!(
-        "file: {mib} MiB; every session touches every page; each strategy in its own process\n"
+        "file: {mib} MiB; every session touches every page; each strategy in its own process, after one warm-up session\n"
     );
     println!(
         "{:>3}  {:<20} {:>8} {:>14} {:>16} {:>12} {:>12} {:>12} {:>10}",

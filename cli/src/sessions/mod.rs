@@ -6,7 +6,9 @@
 //! `--compare` a per-session memmap2 mapping and a naive per-session `std::fs::read`. Each opens
 //! N sessions, touches every page of each, and records open and touch latency, RSS by kind, PSS,
 //! page tables and open file descriptors. The page cache is warmed once before the first, so no
-//! strategy pays for the disk the others do not. `--cold` adds load throughput from a cold page
+//! strategy pays for the disk the others do not, and each child opens, touches and drops one
+//! session of its own before its first reading, so the code's first run (text pages faulting
+//! in, allocator set-up) is not counted as the sessions' growth. `--cold` adds load throughput from a cold page
 //! cache for five loaders, in interleaved rounds (see `cold.rs`).
 
 use std::path::{Path, PathBuf};

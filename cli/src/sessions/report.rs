@@ -159,8 +159,8 @@ fn micros(v: &Value) -> String {
 /// A table, one row per strategy, then the cold figures if measured.
 pub fn table(path: &Path, size: u64, n: usize, runs: &[Value], cold: Option<&Value>) -> String {
     let mut out = format!(
-        "{} ({size} bytes), {n} sessions, each in its own child process per strategy; every \
-         session touched every page\n\n",
+        "{} ({size} bytes), {n} sessions, each in its own child process per strategy after one \
+         warm-up session; every session touched every page\n\n",
         path.display()
     );
     out.push_str(&format!(
