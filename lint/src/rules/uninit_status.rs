@@ -6,8 +6,11 @@
 //! local, then `assume_init()`-ed before any condition tests that status (a status checked in
 //! place with `?` counts as tested); a status variable — named `status`, `rc`, `ret`, `hr`,
 //! `err`, … — declared without a value (`int rc;`) or with the success value (`0`, `S_OK`,
-//! `ERROR_SUCCESS`, `*_SUCCESS`), assigned on some paths only, then tested. Passing `&mut rc` to
-//! a callee counts as assigning it.
+//! `ERROR_SUCCESS`, `*_SUCCESS`), assigned on some paths only, then tested — or, in C/C++,
+//! declared without a value, assigned on some paths only, then returned (`return rc;`). Passing
+//! `&mut rc` to a callee counts as assigning it, and so does writing an element or field of it
+//! (`res[0] = …`, `res.val[0] = …`). A returned variable that nothing visible assigns is not
+//! flagged: inline `asm` outputs and macros write it out of sight.
 
 use crate::finding::Severity;
 use crate::ir::{Kind, Lang, MUT, NO_INIT, Op, Unit};
@@ -315,6 +318,25 @@ fn partial_status(unit: &Unit<'_>, let_id: u32) -> Option<Hit> {
         if unit.subtree(stmt).any(|k| writes(unit, k, var)) {
             assigned = true;
         }
+        if s.kind == Kind::Return && no_init && assigned && unit.lang == Lang::Cpp {
+            // `return rc;` reads it: on the paths that skipped the assignment, an indeterminate
+            // value (Rust rejects that read at compile time). One never assigned at all is not
+            // flagged here: what writes it is then out of sight (inline `asm` outputs, a macro).
+            let reads = unit.child(stmt, 0).is_some_and(|v| {
+                unit.mentions(v, var) && !unit.subtree(v).any(|k| writes(unit, k, var))
+            });
+            if !reads {
+                return None;
+            }
+            return Some(Hit::span(
+                n.name.start,
+                n.name.start + n.name.len,
+                format!(
+                    "`{var}` is declared without a value and is assigned only on some paths \
+                     before it is returned"
+                ),
+            ));
+        }
         if s.kind == Kind::Return || s.kind == Kind::Exit {
             return None;
         }
@@ -341,7 +363,17 @@ fn test_of(unit: &Unit<'_>, stmt: u32, var: &str) -> Option<u32> {
 fn writes(unit: &Unit<'_>, k: u32, var: &str) -> bool {
     let n = unit.node(k);
     match n.kind {
-        Kind::Assign => unit.child(k, 0).is_some_and(|t| unit.is_var(t, var)),
+        Kind::Assign => unit.child(k, 0).is_some_and(|t| {
+            // `res.val[0] = …` / `res[i] = …` writes (part of) `res`.
+            let mut t = t;
+            while unit.lang == Lang::Cpp && matches!(unit.node(t).kind, Kind::Field | Kind::Index) {
+                match unit.child(t, 0) {
+                    Some(base) => t = base,
+                    None => break,
+                }
+            }
+            unit.is_var(t, var)
+        }),
         Kind::Unary if n.op == Op::Ref => unit.child(k, 0).is_some_and(|t| unit.is_var(t, var)),
         // C++ passes out-parameters by reference: `read_content(strm, res, max, status, ..)`.
         // A status passed bare to a call other than a test macro may be written by it.
