@@ -35,7 +35,14 @@ fn main() {
     println!("corpus: {}", root.display());
     println!("| split | lang | project | files | lines | findings | by rule |");
     println!("|---|---|---|---:|---:|---:|---|");
-    for split in ["tune", "held-out", "held-out-2", "held-out-3", "held-out-4"] {
+    for split in [
+        "tune",
+        "held-out",
+        "held-out-2",
+        "held-out-3",
+        "held-out-4",
+        "held-out-5",
+    ] {
         for lang in ["rust", "cpp"] {
             let dir = root.join(split).join(lang);
             let Ok(entries) = std::fs::read_dir(&dir) else {

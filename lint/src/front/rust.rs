@@ -620,6 +620,18 @@ impl<'u, 't, 'i> Lowerer<'u, 't, 'i> {
                 }
             }
             Stmt::Expr(e, _) => self.expr(e),
+            // `thread_local! { static X: T = e; }` inside a function declares statics as at
+            // the top level (its body would otherwise lower as a block holding a plain
+            // `static`, losing that the value is dropped at thread exit).
+            Stmt::Macro(m)
+                if m.mac
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "thread_local" || s.ident == "lazy_static") =>
+            {
+                self.item_macro(&m.mac);
+            }
             Stmt::Macro(m) => {
                 let cfg = ir::add_cfg(self.unit, cfg_of(&m.attrs));
                 let id = self.mac(&m.mac);

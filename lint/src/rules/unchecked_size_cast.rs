@@ -6,8 +6,12 @@
 //! (`u64::from_le_bytes`, `read_u64`, `get_u64_le`, …), parameters, locals and fields declared
 //! 64-bit (`u64`, `i64`, `uint64_t`, `int64_t`, `off_t`, `long long`, …) in any file of the
 //! crate or directory, results of the group's functions declared to return one, and arithmetic
-//! on any of these. Narrowing targets: `usize`, `isize`, `u32`, `i32`, … and `size_t`,
-//! `uint32_t`, `int`, `DWORD`, … Masks, shifts and remainders are deliberate; `.min(..)` bounds.
+//! on any of these. C/C++ declares every count and index 64-bit (`int64_t ne0`, a class's
+//! `int64_t hidden_dim_`), so there locals, parameters and a class's own members are untrusted
+//! only by where their value comes from, and another object's field only once that object was
+//! filled from a file or buffer (`fread(&hdr, ..)`). Narrowing targets: `usize`, `isize`,
+//! `u32`, `i32`, … and `size_t`, `uint32_t`, `int`, `DWORD`, … Masks, shifts and remainders are
+//! deliberate; `.min(..)` bounds.
 //!
 //! Guards are followed: a cast inside `if v <= LIMIT { … }` (or the `else` of `if v > LIMIT`),
 //! or after an `if` on `v` that compares it or calls `try_from` / `checked_*` and always leaves
@@ -386,14 +390,9 @@ impl<'t> Scope<'_, '_, 't> {
                 if n.qual.len == 0 && self.wide.contains(name) {
                     return Some(format!("`{name}`, a 64-bit value"));
                 }
-                if unit.lang == Lang::Cpp && n.qual.len == 0 {
-                    let owner = self.f.owner.as_deref()?;
-                    if summary.field(owner, name).is_some_and(|t| t.is_wide())
-                        && !self.shadowed(name)
-                    {
-                        return Some(format!("member `{name}`, declared 64-bit"));
-                    }
-                }
+                // A C++ class's own member (`hidden_dim_`, read through the implicit `this`) is
+                // not untrusted by its declared type, as locals and parameters are not: C++
+                // declares every count and index `int64_t`.
                 None
             }
             Kind::Field => {
@@ -492,15 +491,6 @@ impl<'t> Scope<'_, '_, 't> {
             }
             _ => None,
         }
-    }
-
-    /// Whether a C++ member name is shadowed by a local or parameter of the function.
-    fn shadowed(&self, name: &str) -> bool {
-        let unit = self.unit();
-        self.f.params.iter().any(|(p, _)| p == name)
-            || unit
-                .descendants(self.f.body)
-                .any(|i| unit.node(i).kind == Kind::Let && unit.name(i) == name)
     }
 
     /// Whether `e` is a `Metadata`: `x.metadata()`, `fs::metadata(p)`, or a local holding one.
