@@ -42,6 +42,7 @@ fn main() {
         "held-out-3",
         "held-out-4",
         "held-out-5",
+        "held-out-6",
     ] {
         for lang in ["rust", "cpp"] {
             let dir = root.join(split).join(lang);

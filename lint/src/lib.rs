@@ -16,7 +16,7 @@
 //! | `map_linear_scan` | a map or set (known from declarations across the crate) searched by iterating and comparing keys |
 //! | `unchecked_size_cast` | a narrowing cast of an untrusted 64-bit value (file length, seek result, decoded integer, 64-bit local, field or function result), unless a bound check or `try_from` guards it |
 //! | `lock_in_drop` | a destructor locking a mutex that the object owns directly |
-//! | `uninit_status` | a status or out-parameter read uninitialized, or a success-initialized status assigned on some paths only |
+//! | `uninit_status` | a status or out-parameter read uninitialized, or a success-initialized status assigned a call's answer on some paths only |
 //! | `clobbered_os_error` | `last_os_error()` / `GetLastError()` / `errno` read after a cleanup or log call that follows the failing one |
 //! | `os_error_dropped` | a branch that detects a failed OS call and returns an error without the OS error |
 //! | `duplicate_symbol` | the same symbol resolved twice from one library in one function or type |

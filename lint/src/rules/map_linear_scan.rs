@@ -10,7 +10,10 @@
 //! `m.begin(), m.end()` with such a lambda; a `for` loop over the map whose body compares the
 //! key in a condition. Comparing the value, or a property of the key (`starts_with`), is not
 //! flagged: a map cannot do better there; nor is comparing the key with null (`nullptr`,
-//! `NULL`, `None`, `0`), which skips empty entries rather than searching.
+//! `NULL`, `None`, `0`), which skips empty entries rather than searching, a comparison whose
+//! branch only `continue`s (it skips one entry and visits the rest), or one with a variable of
+//! a loop nested inside (`for host : gpus { for peer : gpus { if (host == peer) … } }` pairs
+//! entries up; it looks for no key).
 
 use crate::finding::Severity;
 use crate::ir::{Function, KEY, Kind, Op, Unit};
@@ -117,12 +120,26 @@ fn check(cx: &Cx<'_, '_>, hits: &mut Vec<Hit>) {
                     if keys.is_empty() {
                         continue;
                     }
+                    // Variables of loops nested in the body: comparing the key with one of
+                    // them (`for host : gpus { for peer : gpus { if (host == peer) … } }`)
+                    // pairs entries up, it searches for no key.
+                    let inner: Vec<&str> = unit
+                        .subtree(body)
+                        .filter(|&c| unit.node(c).kind == Kind::Loop)
+                        .flat_map(|l| unit.children(l))
+                        .filter(|&c| unit.node(c).kind == Kind::Param)
+                        .map(|c| unit.name(c))
+                        .filter(|n| !n.is_empty())
+                        .collect();
                     // A comparison inside a closure of the body (`other.iter().any(|x| x.id ==
-                    // *k)`) searches something else, not this map.
+                    // *k)`) searches something else, not this map; one whose branch only
+                    // `continue`s skips that entry and visits the rest.
                     let compares = unit.subtree(body).any(|c| {
                         unit.node(c).kind == Kind::If
+                            && !unit.child(c, 1).is_some_and(|t| only_continues(unit, t))
                             && unit.child(c, 0).is_some_and(|cond| {
                                 key_equality(unit, cond, &keys)
+                                    && !inner.iter().any(|v| unit.mentions(cond, v))
                                     && !unit
                                         .subtree(cond)
                                         .any(|x| unit.node(x).kind == Kind::Closure)
@@ -323,6 +340,21 @@ fn key_bindings<'t>(unit: &Unit<'t>, params: &[u32], elem: Elem) -> Vec<(&'t str
     }
     keys.retain(|(k, _)| !k.is_empty() && *k != "_");
     keys
+}
+
+/// Whether statement `s` is `continue` (alone, or alone in a block).
+fn only_continues(unit: &Unit<'_>, s: u32) -> bool {
+    let s = match unit.node(s).kind {
+        Kind::Block => {
+            let mut kids = unit.children(s);
+            match (kids.next(), kids.next()) {
+                (Some(only), None) => only,
+                _ => return false,
+            }
+        }
+        _ => s,
+    };
+    unit.node(s).kind == Kind::Other && unit.src(s).trim_start().starts_with("continue")
 }
 
 fn compares_key(unit: &Unit<'_>, closure: u32, elem: Elem) -> bool {

@@ -5,8 +5,10 @@
 //! turbofish); an out-parameter `MaybeUninit` passed to a call whose status is bound to a
 //! local, then `assume_init()`-ed before any condition tests that status (a status checked in
 //! place with `?` counts as tested); a status variable — named `status`, `rc`, `ret`, `hr`,
-//! `err`, … — declared without a value (`int rc;`) or with the success value (`0`, `S_OK`,
-//! `ERROR_SUCCESS`, `*_SUCCESS`), assigned on some paths only, then tested — or, in C/C++,
+//! `err`, … — declared without a value (`int rc;`) and assigned on some paths only, or declared
+//! with the success value (`0`, `S_OK`, `ERROR_SUCCESS`, `*_SUCCESS`) and assigned a call's
+//! answer on some paths only (setting a failure value on the bad path, `status = OK; if (bad)
+//! status = Status(INTERNAL, ..);`, is the ordinary idiom), then tested — or, in C/C++,
 //! declared without a value, assigned on some paths only, then returned (`return rc;`). Passing
 //! `&mut rc` to a callee counts as assigning it, and so does writing an element or field of it
 //! (`res[0] = …`, `res.val[0] = …`). A returned variable that nothing visible assigns is not
@@ -275,6 +277,20 @@ fn partial_status(unit: &Unit<'_>, let_id: u32) -> Option<Hit> {
     }
     let block = unit.enclosing_block(let_id)?;
     let block_end = unit.node(block).last;
+    // The status type's name (`Status` in `auto status = Status::Success;`): assigning one
+    // built in place (`status = Status(Code::INTERNAL, ..)`) sets a failure, it is no call's
+    // answer.
+    let status_ty = match unit.ty(n.ty).map(|t| t.name.as_str()) {
+        Some(t) if !t.is_empty() && t != "auto" => last_segment(t).to_owned(),
+        _ => unit
+            .child(let_id, 0)
+            .map(|v| unit.qual(unit.peel(v)).to_owned())
+            .unwrap_or_default(),
+    };
+    // Whether some assignment before the test stores what a call returned (or hands the
+    // status to a call to fill): a success-initialized status assigned only failure values
+    // on some paths is the ordinary `status = OK; if (bad) status = ERR;`.
+    let mut from_call = false;
     // The statements after the `let`, up to the first test of the variable.
     let mut assigned = false;
     let mut stmt = n.last;
@@ -291,9 +307,13 @@ fn partial_status(unit: &Unit<'_>, let_id: u32) -> Option<Hit> {
                         return None;
                     }
                     assigned = true;
+                    from_call |= call_answer(unit, k, &status_ty);
                 }
             }
-            if !assigned && !no_init {
+            // A success-initialized status is a finding only if a call's answer is missing on
+            // the other path.
+            let call_missing = assigned && from_call;
+            if !no_init && !call_missing {
                 return None;
             }
             let what = if no_init {
@@ -315,8 +335,9 @@ fn partial_status(unit: &Unit<'_>, let_id: u32) -> Option<Hit> {
         if all_paths_assign(unit, stmt, var, 0) {
             return None;
         }
-        if unit.subtree(stmt).any(|k| writes(unit, k, var)) {
+        for k in unit.subtree(stmt).filter(|&k| writes(unit, k, var)) {
             assigned = true;
+            from_call |= call_answer(unit, k, &status_ty);
         }
         if s.kind == Kind::Return && no_init && assigned && unit.lang == Lang::Cpp {
             // `return rc;` reads it: on the paths that skipped the assignment, an indeterminate
@@ -343,6 +364,24 @@ fn partial_status(unit: &Unit<'_>, let_id: u32) -> Option<Hit> {
         stmt = s.last;
     }
     None
+}
+
+/// Whether write `k` (see [`writes`]) stores a call's answer: an assignment whose value calls
+/// something other than the status type's own constructor, or the status handed to a call.
+fn call_answer(unit: &Unit<'_>, k: u32, status_ty: &str) -> bool {
+    if unit.node(k).kind != Kind::Assign {
+        return true;
+    }
+    unit.child(k, 1).is_some_and(|v| {
+        unit.subtree(v).any(|c| {
+            matches!(unit.node(c).kind, Kind::Call | Kind::Method)
+                && (status_ty.is_empty() || unit.name(c) != status_ty)
+        })
+    })
+}
+
+fn last_segment(path: &str) -> &str {
+    path.rsplit("::").next().unwrap_or(path)
 }
 
 /// Where statement `stmt` first tests `var` (an `if` / `match` / `switch` / loop condition).
