@@ -91,17 +91,19 @@ impl AlignedBuf {
             .align_up(crate::size::to_u64(len))
             .and_then(|cap| crate::size::to_usize(cap, "buffer size"))
             .map_err(|e| e.at(path))?;
-        // Large buffers start on a huge page and ask for huge pages: one fault per 2 MiB instead
-        // of per 4 KiB while the read fills them (and fewer TLB misses for whoever reads them).
+        // Large buffers start on a huge page, so a system that backs anonymous memory with
+        // transparent huge pages (`always`) can use them. They do not ask for huge pages
+        // (`MADV_HUGEPAGE`): on the 2-core VM that measures loadguard it made the median load
+        // of a cached 64 MiB file 2.6x faster (6.0 ms against 15.7-16.1) but one load in ten
+        // 4-40x slower (p90 up to 104 ms, max 143-262 ms; the kernel's free-page-reporting code
+        // shows in the profile, so probably 2 MiB blocks the host had taken back), and cold
+        // loads fell to 0.35-0.67 GB/s in some runs against 1.45-1.69 without it.
         let align = if cap >= HUGE_FROM {
             align.max(Alignment::new(HUGE_PAGE).map_err(|e| e.at(path))?)
         } else {
             align.max(page)
         };
         let buf = Self::alloc_with(len, cap, align, path, false)?;
-        if cap >= HUGE_FROM {
-            advise_huge(buf.ptr, cap);
-        }
         Ok(UninitBuf { buf })
     }
 
@@ -165,34 +167,9 @@ impl AlignedBuf {
     }
 }
 
-/// Buffers of at least this many bytes are aligned to `HUGE_PAGE` bytes and advised to use huge
-/// pages (Linux's transparent huge pages in `madvise` mode, its common default).
+/// Buffers of at least this many bytes are aligned to `HUGE_PAGE` bytes (see `uninit_pages`).
 const HUGE_FROM: usize = 4 << 20;
 const HUGE_PAGE: usize = 2 << 20;
-
-/// `madvise(MADV_HUGEPAGE)` on the whole 2 MiB pages of `[ptr, ptr + len)`, best effort: a kernel
-/// without transparent huge pages says no, and the buffer works the same with small pages.
-fn advise_huge(ptr: NonNull<u8>, len: usize) {
-    #[cfg(all(any(target_os = "linux", target_os = "android"), not(miri)))]
-    {
-        let whole = len - len % HUGE_PAGE;
-        // SAFETY: `[ptr, ptr + whole)` lies inside an allocation this buffer owns (`whole <= len`,
-        // the allocation's size) and `ptr` is 2 MiB aligned, as madvise wants; MADV_HUGEPAGE only
-        // changes which page size backs the range, never its contents or validity.
-        let advised = unsafe {
-            rustix::mm::madvise(
-                ptr.as_ptr().cast(),
-                whole,
-                rustix::mm::Advice::LinuxHugepage,
-            )
-        };
-        if let Err(e) = advised {
-            tracing::trace!(error = %e, "MADV_HUGEPAGE refused; small pages it is");
-        }
-    }
-    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(miri))))]
-    let _ = (ptr, len);
-}
 
 /// An [`AlignedBuf`] whose bytes are not initialised yet: writable only as `MaybeUninit`,
 /// never readable, until [`assume_init`](Self::assume_init) says every byte was written.
