@@ -8,8 +8,8 @@
 //! page tables and open file descriptors. The page cache is warmed once before the first, so no
 //! strategy pays for the disk the others do not, and each child opens, touches and drops one
 //! session of its own before its first reading, so the code's first run (text pages faulting
-//! in, allocator set-up) is not counted as the sessions' growth. `--cold` adds load throughput from a cold page
-//! cache for five loaders, in interleaved rounds (see `cold.rs`).
+//! in, allocator set-up) is not counted as the sessions' growth. `--cold` adds load throughput
+//! from a cold page cache for five loaders, in interleaved rounds (see `cold.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -27,60 +27,49 @@ pub enum Dialect {
     Cpp,
 }
 
-/// The grammar fields the lowering reads. `Node::child_by_field_name` looks a name up by
-/// comparing it with every field name of the grammar (one `strncmp` each: ~3 % of a C++ run),
-/// so the ids are resolved once per parse into a thread-local table.
-#[derive(Clone, Copy)]
-enum F {
-    Alternative,
-    Argument,
-    Arguments,
-    Body,
-    Condition,
-    Consequence,
-    Declarator,
-    Field,
-    Function,
-    Index,
-    Indices,
-    Left,
-    Name,
-    Operator,
-    Parameters,
-    Right,
-    Scope,
-    Statement,
-    Type,
-    Value,
+/// Declares [`F`], one variant per grammar field, and [`FIELD_NAMES`], its names in the same
+/// order, from one list.
+macro_rules! fields {
+    ($($variant:ident = $name:literal,)*) => {
+        /// The grammar fields the lowering reads. `Node::child_by_field_name` looks a name up by
+        /// comparing it with every field name of the grammar (one `strncmp` each: ~3 % of a C++
+        /// run), so the ids are resolved once per parse into a thread-local table.
+        #[derive(Clone, Copy)]
+        enum F {
+            $($variant,)*
+        }
+
+        /// The name of each [`F`], indexed by the variant.
+        const FIELD_NAMES: [&str; [$($name,)*].len()] = [$($name,)*];
+    };
 }
 
-const FIELD_NAMES: [&str; 20] = [
-    "alternative",
-    "argument",
-    "arguments",
-    "body",
-    "condition",
-    "consequence",
-    "declarator",
-    "field",
-    "function",
-    "index",
-    "indices",
-    "left",
-    "name",
-    "operator",
-    "parameters",
-    "right",
-    "scope",
-    "statement",
-    "type",
-    "value",
-];
+fields! {
+    Alternative = "alternative",
+    Argument = "argument",
+    Arguments = "arguments",
+    Body = "body",
+    Condition = "condition",
+    Consequence = "consequence",
+    Declarator = "declarator",
+    Field = "field",
+    Function = "function",
+    Index = "index",
+    Indices = "indices",
+    Left = "left",
+    Name = "name",
+    Operator = "operator",
+    Parameters = "parameters",
+    Right = "right",
+    Scope = "scope",
+    Type = "type",
+    Value = "value",
+}
 
 thread_local! {
     /// The ids of [`FIELD_NAMES`] in the grammar being lowered on this thread (0: none).
-    static FIELD_IDS: std::cell::Cell<[u16; 20]> =
-        const { std::cell::Cell::new([0; 20]) };
+    static FIELD_IDS: std::cell::Cell<[u16; FIELD_NAMES.len()]> =
+        const { std::cell::Cell::new([0; FIELD_NAMES.len()]) };
 }
 
 /// Resolves [`FIELD_NAMES`] in `language` for the lowering that follows on this thread.
@@ -820,7 +809,8 @@ impl<'t> Lowerer<'_, 't> {
                 self.close();
                 id
             }
-            "labeled_statement" => match n.field(F::Statement).or_else(|| n.named_child(1)) {
+            // `label: statement`: the grammar names only the label.
+            "labeled_statement" => match n.named_child(1) {
                 Some(s) => self.stmt(s),
                 None => self.leaf(Kind::Other, n),
             },
@@ -1474,4 +1464,28 @@ fn last_name(text: &str) -> &str {
 
 fn to_u32(x: usize) -> u32 {
     u32::try_from(x).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::*;
+
+    #[test]
+    fn every_field_the_lowering_reads_exists_in_a_grammar() {
+        let c: tree_sitter::Language = tree_sitter_c::LANGUAGE.into();
+        let cpp: tree_sitter::Language = tree_sitter_cpp::LANGUAGE.into();
+        for name in FIELD_NAMES {
+            // `index` is C's subscript field, `indices` C++'s.
+            assert!(
+                c.field_id_for_name(name).is_some() || cpp.field_id_for_name(name).is_some(),
+                "no field `{name}` in the C or C++ grammar"
+            );
+        }
+        use_fields(&cpp);
+        let ids = FIELD_IDS.with(std::cell::Cell::get);
+        assert_eq!(
+            Some(ids[F::Value as usize]),
+            cpp.field_id_for_name("value").map(u16::from)
+        );
+    }
 }
