@@ -93,11 +93,8 @@ impl AlignedBuf {
             .map_err(|e| e.at(path))?;
         // Large buffers start on a huge page, so a system that backs anonymous memory with
         // transparent huge pages (`always`) can use them. They do not ask for huge pages
-        // (`MADV_HUGEPAGE`): on the 2-core VM that measures loadguard it made the median load
-        // of a cached 64 MiB file 2.6x faster (6.0 ms against 15.7-16.1) but one load in ten
-        // 4-40x slower (p90 up to 104 ms, max 143-262 ms; the kernel's free-page-reporting code
-        // shows in the profile, so probably 2 MiB blocks the host had taken back), and cold
-        // loads fell to 0.35-0.67 GB/s in some runs against 1.45-1.69 without it.
+        // (`MADV_HUGEPAGE`): that made one load in ten many times slower on a VM (the figures
+        // are in ARCHITECTURE.md, "Measured choices").
         let align = if cap >= HUGE_FROM {
             align.max(Alignment::new(HUGE_PAGE).map_err(|e| e.at(path))?)
         } else {
